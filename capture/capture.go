@@ -1,0 +1,271 @@
+// Package capture reads packet capture files: pcap (microsecond or
+// nanosecond timestamps, either byte order) and pcapng (several interfaces,
+// each with its own link type and timestamp resolution), plain or
+// gzip-compressed, from a path or standard input.
+//
+// The data returned by ReadPacket is owned by the File and is valid only until
+// the next call, as with pcapgo's ZeroCopyReadPacketData. A File is not safe
+// for concurrent use.
+package capture
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Info describes one captured frame.
+type Info struct {
+	Time    int64  // timestamp, ns since the Unix epoch
+	CapLen  int    // bytes captured
+	WireLen int    // bytes on the wire
+	Link    uint16 // link-layer header type (LINKTYPE_*) of the frame's interface
+	Number  int    // 1-based packet number in its file
+}
+
+// Source is anything that yields frames.
+type Source interface {
+	// ReadPacket returns the next frame, or io.EOF at the end. data is
+	// owned by the Source and valid only until the next call.
+	ReadPacket() (data []byte, info Info, err error)
+}
+
+// ErrNotCapture is returned by Open for a file that is neither pcap nor
+// pcapng (nor a gzip-compressed one).
+var ErrNotCapture = errors.New("not a pcap or pcapng capture")
+
+// ReadError is a failure to read a packet from a capture: a truncated or
+// corrupt record. Packet is the 1-based number of the packet that could not be
+// read (one more than the packets read successfully).
+type ReadError struct {
+	File   string
+	Packet int
+	Err    error
+}
+
+func (e *ReadError) Error() string {
+	return fmt.Sprintf("%s: packet %d: %v", e.File, e.Packet, e.Err)
+}
+
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// File is a capture being read.
+type File struct {
+	name   string
+	closer io.Closer
+	pcap   *pcapgo.Reader
+	ng     *pcapgo.NgReader
+	links  []uint16 // pcapng: link type per interface index
+	n      int
+	Gzip   bool
+}
+
+// Format magics.
+const (
+	magicPcapUs   = 0xA1B2C3D4
+	magicPcapNs   = 0xA1B23C4D
+	magicPcapng   = 0x0A0D0D0A
+	magicGzipByte = 0x1F
+)
+
+// Open opens a capture file; "-" is standard input.
+func Open(path string) (*File, error) {
+	var rc io.ReadCloser
+	if path == "-" {
+		rc = io.NopCloser(os.Stdin)
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		rc = f
+	}
+	c, err := NewReader(path, rc)
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	c.closer = rc
+	return c, nil
+}
+
+// NewReader reads a capture from r; name is used in errors.
+func NewReader(name string, r io.Reader) (*File, error) {
+	c := &File{name: name}
+	br := bufio.NewReaderSize(r, 1<<20)
+	head, _ := br.Peek(4)
+	if len(head) >= 2 && head[0] == magicGzipByte && head[1] == 0x8B {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: gzip: %w", name, err)
+		}
+		c.Gzip = true
+		br = bufio.NewReaderSize(zr, 1<<20)
+		head, _ = br.Peek(4)
+	}
+	if len(head) < 4 {
+		return nil, fmt.Errorf("%s: %w (file is %d bytes)", name, ErrNotCapture, len(head))
+	}
+	le, be := binary.LittleEndian.Uint32(head), binary.BigEndian.Uint32(head)
+	var err error
+	switch {
+	case le == magicPcapUs || be == magicPcapUs || le == magicPcapNs || be == magicPcapNs:
+		c.pcap, err = pcapgo.NewReader(br)
+	case le == magicPcapng:
+		opt := pcapgo.DefaultNgReaderOptions
+		c.ng, err = pcapgo.NewNgReader(br, opt)
+	default:
+		return nil, fmt.Errorf("%s: %w (starts with % x)", name, ErrNotCapture, head)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: bad capture header: %w", name, err)
+	}
+	return c, nil
+}
+
+// Name is the path the file was opened with.
+func (c *File) Name() string { return c.name }
+
+// Packets is the number of packets read so far.
+func (c *File) Packets() int { return c.n }
+
+// Link is the link type of the file (of its first interface for pcapng).
+func (c *File) Link() uint16 {
+	if c.pcap != nil {
+		return uint16(c.pcap.LinkType())
+	}
+	return uint16(c.ng.LinkType())
+}
+
+// ReadPacket implements Source. A truncated or corrupt record is reported as
+// a *ReadError naming the file and packet number.
+func (c *File) ReadPacket() ([]byte, Info, error) {
+	var (
+		data []byte
+		err  error
+		info Info
+	)
+	if c.pcap != nil {
+		d, ci, e := c.pcap.ZeroCopyReadPacketData()
+		data, err = d, e
+		info.Time, info.CapLen, info.WireLen = ci.Timestamp.UnixNano(), ci.CaptureLength, ci.Length
+		info.Link = uint16(c.pcap.LinkType())
+	} else {
+		d, ci, e := c.ng.ZeroCopyReadPacketData()
+		data, err = d, e
+		info.Time, info.CapLen, info.WireLen = ci.Timestamp.UnixNano(), ci.CaptureLength, ci.Length
+		if err == nil {
+			info.Link = c.ifaceLink(ci.InterfaceIndex)
+		}
+	}
+	if err != nil {
+		if err == io.EOF {
+			return nil, info, io.EOF
+		}
+		if err == io.ErrUnexpectedEOF || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = errors.New("truncated capture (unexpected end of file)")
+		}
+		return nil, info, &ReadError{File: c.name, Packet: c.n + 1, Err: err}
+	}
+	c.n++
+	info.Number = c.n
+	if info.WireLen < info.CapLen {
+		info.WireLen = info.CapLen
+	}
+	return data, info, nil
+}
+
+func (c *File) ifaceLink(i int) uint16 {
+	if i < len(c.links) {
+		return c.links[i]
+	}
+	for j := len(c.links); j < c.ng.NInterfaces(); j++ {
+		ifc, err := c.ng.Interface(j)
+		if err != nil {
+			break
+		}
+		c.links = append(c.links, uint16(ifc.LinkType))
+	}
+	if i < len(c.links) {
+		return c.links[i]
+	}
+	return uint16(c.ng.LinkType())
+}
+
+// Close closes the underlying file.
+func (c *File) Close() error {
+	if c.closer != nil {
+		return c.closer.Close()
+	}
+	return nil
+}
+
+// Expand turns the command line's inputs into capture paths: a directory
+// becomes the capture files below it, in lexical path order (files that are
+// not captures are skipped and returned in skipped); "-" and plain files are
+// kept as they are, so that a plain file that is not a capture is an error
+// when opened.
+func Expand(inputs []string) (paths, skipped []string, err error) {
+	for _, in := range inputs {
+		if in == "-" {
+			paths = append(paths, in)
+			continue
+		}
+		st, err := os.Stat(in)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !st.IsDir() {
+			paths = append(paths, in)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(in, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() {
+				if IsCapture(p) {
+					found = append(found, p)
+				} else {
+					skipped = append(skipped, p)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		sort.Strings(found)
+		paths = append(paths, found...)
+	}
+	return paths, skipped, nil
+}
+
+// IsCapture reports whether the file at path starts like a capture (pcap,
+// pcapng or gzip).
+func IsCapture(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [4]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return false
+	}
+	if b[0] == magicGzipByte && b[1] == 0x8B {
+		return true
+	}
+	le, be := binary.LittleEndian.Uint32(b[:]), binary.BigEndian.Uint32(b[:])
+	return le == magicPcapUs || be == magicPcapUs || le == magicPcapNs || be == magicPcapNs || le == magicPcapng
+}

@@ -1,0 +1,64 @@
+// Command flowmeter turns packet captures into flow records with a complete,
+// documented feature set.
+//
+//	flowmeter extract [flags] INPUT...   captures → one row per flow (CSV or JSON lines)
+//	flowmeter features [-markdown]       the feature schema: name, unit, formula
+//
+// Run "flowmeter COMMAND -h" for a command's flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// errUsage marks a command-line mistake (exit status 2).
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "flowmeter:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: flowmeter COMMAND [flags] [args]
+
+commands:
+  extract    read captures and write one record per flow (CSV or JSON lines)
+  features   print the feature schema (name, unit, formula)
+
+Run 'flowmeter COMMAND -h' for the flags of a command.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "extract":
+		return runExtract(ctx, rest, stdout, stderr)
+	case "features":
+		return runFeatures(rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "flowmeter: unknown command %q\n%s", cmd, usage)
+	return errUsage
+}

@@ -1,0 +1,257 @@
+package feature
+
+import (
+	"github.com/flowmeter/flowmeter/flow"
+	"github.com/flowmeter/flowmeter/packet"
+)
+
+// Thresholds of CICFlowMeter's derived features, kept for comparability.
+const (
+	ActivityTimeout = 5e9 // ns: a gap longer than this ends an active period (Active*/Idle*)
+	SubflowGap      = 1e9 // ns: a gap longer than this starts a new subflow
+	BulkGap         = 1e9 // ns: a gap longer than this breaks a bulk
+	BulkMinPackets  = 4   // packets with payload in a row that make a bulk
+)
+
+const (
+	fwd = 0
+	bwd = 1
+	all = 2
+)
+
+// earlyPkt is one of the first packets of a flow.
+type earlyPkt struct {
+	gap  int64 // ns since the previous packet of the flow (0 for the first)
+	size int32 // IP bytes
+	dir  uint8
+}
+
+type bulk struct {
+	start, last int64 // current candidate bulk: start and latest packet time (start 0: none)
+	pkts, size  int64 // current candidate's packets and payload bytes
+	count       int64 // bulks completed (≥ BulkMinPackets packets)
+	totPkts     int64 // packets in bulks
+	totBytes    int64 // payload bytes in bulks
+	dur         int64 // ns spent in bulks
+}
+
+// Acc accumulates one flow's statistics, packet by packet, in O(1) space
+// (plus the first N packets for the early-flow features). Times are packet
+// timestamps; a packet older than the flow's latest is clamped to it and
+// counted in OutOfOrder, so no duration or gap is ever negative.
+//
+// The zero value is ready to use; Reset makes an Acc reusable without
+// freeing its buffer.
+type Acc struct {
+	EarlyN int // how many first packets to keep (set before the first Add)
+
+	first, last int64
+	lastDir     [2]int64
+	n           [2]int64
+	ipBytes     [2]int64
+	payload     [2]int64
+	hdrBytes    [2]int64
+	hdrMin      [2]int32
+	actData     [2]int64
+	payLen      [3]Stat
+	ipLen       [3]Stat
+	iat         [3]Stat // seconds
+	flags       [2][8]int64
+	initWin     [2]int32
+	winSeen     [2]bool
+
+	activeStart, activeEnd int64
+	active, idle           Stat // seconds
+	subflows               int64
+	bulk                   [2]bulk
+
+	seqNext  [2]uint32
+	seqSeen  [2]bool
+	retrans  [2]int64
+	frags    [2]int64
+	ooo      int64
+	icmpType int16
+	icmpCode int16
+
+	synT, synAckT, ackT int64 // handshake times, 0 when not seen
+	vlan                uint16
+
+	early []earlyPkt
+}
+
+// Reset clears a for a new flow, keeping its early-packet buffer.
+func (a *Acc) Reset() {
+	n, e := a.EarlyN, a.early[:0]
+	*a = Acc{EarlyN: n, early: e}
+}
+
+// Add adds packet m, going in direction d, to the flow.
+func (a *Acc) Add(m *packet.Meta, d flow.Dir) {
+	t := m.Time
+	total := a.n[fwd] + a.n[bwd]
+	if total == 0 {
+		a.first, a.last = t, t
+		a.activeStart, a.activeEnd = t, t
+		a.subflows = 1
+		a.icmpType, a.icmpCode = -1, -1
+		a.hdrMin = [2]int32{-1, -1}
+		a.initWin = [2]int32{-1, -1}
+		a.vlan = m.VLAN
+	} else if t < a.last {
+		t = a.last
+		a.ooo++
+	}
+	gap := t - a.last
+	a.n[d]++
+	ip, pay, hdr := float64(m.IPLen), float64(m.PayloadLen), m.L4HdrLen
+	a.ipBytes[d] += int64(m.IPLen)
+	a.payload[d] += int64(m.PayloadLen)
+	a.hdrBytes[d] += int64(hdr)
+	if !m.Frag || m.FragFirst {
+		if a.hdrMin[d] < 0 || int32(hdr) < a.hdrMin[d] {
+			a.hdrMin[d] = int32(hdr)
+		}
+	}
+	if m.Frag {
+		a.frags[d]++
+	}
+	if m.PayloadLen > 0 {
+		a.actData[d]++
+	}
+	a.payLen[d].Add(pay)
+	a.payLen[all].Add(pay)
+	a.ipLen[d].Add(ip)
+	a.ipLen[all].Add(ip)
+	if total > 0 {
+		a.iat[all].Add(float64(gap) / 1e9)
+		a.activity(t, gap)
+	}
+	if a.n[d] > 1 {
+		dg := t - a.lastDir[d]
+		if dg < 0 {
+			dg = 0
+		}
+		a.iat[d].Add(float64(dg) / 1e9)
+	}
+	a.lastDir[d] = t
+	a.last = t
+
+	if a.icmpType < 0 && (m.Proto == packet.ProtoICMP || m.Proto == packet.ProtoICMPv6) && !(m.Frag && !m.FragFirst) {
+		a.icmpType, a.icmpCode = int16(m.ICMPType), int16(m.ICMPCode)
+	}
+	if m.Proto == packet.ProtoTCP && m.L4HdrLen > 0 {
+		a.addTCP(m, d, t)
+	}
+	a.addBulk(m, d, t)
+	if a.EarlyN > 0 && len(a.early) < a.EarlyN {
+		if cap(a.early) < a.EarlyN {
+			a.early = make([]earlyPkt, 0, a.EarlyN)
+		}
+		if total == 0 {
+			gap = 0
+		}
+		a.early = append(a.early, earlyPkt{gap: gap, size: int32(m.IPLen), dir: uint8(d)})
+	}
+}
+
+// activity updates active/idle periods and subflows for a packet at time t
+// that came gap ns after the previous one.
+func (a *Acc) activity(t, gap int64) {
+	if gap > SubflowGap {
+		a.subflows++
+	}
+	if t-a.activeEnd > ActivityTimeout {
+		if a.activeEnd > a.activeStart {
+			a.active.Add(float64(a.activeEnd-a.activeStart) / 1e9)
+		}
+		a.idle.Add(float64(t-a.activeEnd) / 1e9)
+		a.activeStart = t
+	}
+	a.activeEnd = t
+}
+
+func (a *Acc) addTCP(m *packet.Meta, d flow.Dir, t int64) {
+	f := m.TCPFlags
+	for i := 0; i < 8; i++ {
+		if f&(1<<i) != 0 {
+			a.flags[d][i]++
+		}
+	}
+	if !a.winSeen[d] {
+		a.winSeen[d] = true
+		a.initWin[d] = int32(m.Window)
+	}
+	// Retransmission: a segment that carries sequence space (payload, SYN
+	// or FIN) entirely at or below what this side already sent.
+	span := uint32(m.PayloadLen)
+	if f&packet.FlagSYN != 0 {
+		span++
+	}
+	if f&packet.FlagFIN != 0 {
+		span++
+	}
+	if span > 0 {
+		end := m.Seq + span
+		if a.seqSeen[d] && int32(end-a.seqNext[d]) <= 0 {
+			a.retrans[d]++
+		} else {
+			a.seqNext[d] = end
+			a.seqSeen[d] = true
+		}
+	}
+	switch {
+	case f&(packet.FlagSYN|packet.FlagACK) == packet.FlagSYN && a.synT == 0:
+		a.synT = t
+	case f&(packet.FlagSYN|packet.FlagACK) == packet.FlagSYN|packet.FlagACK && a.synAckT == 0 && a.synT != 0:
+		a.synAckT = t
+	case f&(packet.FlagSYN|packet.FlagACK|packet.FlagRST) == packet.FlagACK && a.ackT == 0 && a.synAckT != 0 && d == fwd:
+		a.ackT = t
+	}
+}
+
+// addBulk follows CICFlowMeter's bulk rules, with its direction bug fixed:
+// a bulk is BulkMinPackets or more payload-carrying packets in one direction,
+// each within BulkGap of the previous, with no payload packet of the other
+// direction in between.
+func (a *Acc) addBulk(m *packet.Meta, d flow.Dir, t int64) {
+	b, o := &a.bulk[d], &a.bulk[1-d]
+	if o.last > b.start {
+		b.start = 0 // the other side sent data since this candidate began
+	}
+	size := int64(m.PayloadLen)
+	if size <= 0 {
+		return
+	}
+	if b.start == 0 || t-b.last > BulkGap {
+		b.start, b.last, b.pkts, b.size = t, t, 1, size
+		if b.start == 0 { // a capture at time 0
+			b.start = 1
+		}
+		return
+	}
+	b.pkts++
+	b.size += size
+	if b.pkts == BulkMinPackets {
+		b.count++
+		b.totPkts += b.pkts
+		b.totBytes += b.size
+		b.dur += t - b.start
+	} else if b.pkts > BulkMinPackets {
+		b.totPkts++
+		b.totBytes += size
+		b.dur += t - b.last
+	}
+	b.last = t
+}
+
+// First and Last are the times of the flow's first and latest packets, ns.
+func (a *Acc) First() int64 { return a.first }
+
+// Last is the time of the latest packet (after clamping), ns.
+func (a *Acc) Last() int64 { return a.last }
+
+// VLAN is the outermost VLAN ID of the flow's first packet (0: untagged).
+func (a *Acc) VLAN() uint16 { return a.vlan }
+
+// Packets is the number of packets in the flow.
+func (a *Acc) Packets() int64 { return a.n[fwd] + a.n[bwd] }

@@ -1,0 +1,285 @@
+package feature
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// Feature is one numeric column of a flow record: its snake_case name, unit,
+// and the formula in words (the text of docs/features.md).
+type Feature struct {
+	Name    string
+	Unit    string
+	Formula string
+	value   func(a *Acc, v *view) float64
+}
+
+// view holds values derived once per record and shared by several features.
+type view struct {
+	dur    float64 // seconds
+	active Stat    // active periods including the last, open one
+}
+
+func sec(ns int64) float64 { return float64(ns) / 1e9 }
+
+func ratio(x, y float64) float64 {
+	if y == 0 {
+		return 0
+	}
+	return x / y
+}
+
+func rate(x float64, v *view) float64 { return ratio(x, v.dur) }
+
+// dirNames for generating per-direction features.
+var dirNames = [2]string{"fwd", "bwd"}
+
+var flagNames = [8]string{"fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr"}
+
+// fixed lists the features every record has, in column order. Early-flow
+// features follow them (see Schema).
+var fixed = buildFixed()
+
+func buildFixed() []Feature {
+	var fs []Feature
+	add := func(name, unit, formula string, f func(a *Acc, v *view) float64) {
+		fs = append(fs, Feature{Name: name, Unit: unit, Formula: formula, value: f})
+	}
+	add("duration_s", "s", "last packet time − first packet time", func(a *Acc, v *view) float64 { return v.dur })
+	for d, dn := range dirNames {
+		add(dn+"_packets", "packets", "packets sent by the "+dirWord(d), func(a *Acc, v *view) float64 { return float64(a.n[d]) })
+	}
+	add("packets", "packets", "fwd_packets + bwd_packets", func(a *Acc, v *view) float64 { return float64(a.n[0] + a.n[1]) })
+	for d, dn := range dirNames {
+		add(dn+"_bytes", "bytes", "Σ IP length (IP header + payload, from the IP header) of "+dn+" packets", func(a *Acc, v *view) float64 { return float64(a.ipBytes[d]) })
+	}
+	add("bytes", "bytes", "fwd_bytes + bwd_bytes", func(a *Acc, v *view) float64 { return float64(a.ipBytes[0] + a.ipBytes[1]) })
+	for d, dn := range dirNames {
+		add(dn+"_payload_bytes", "bytes", "Σ transport payload length of "+dn+" packets (IP length − IP headers − transport header)", func(a *Acc, v *view) float64 { return float64(a.payload[d]) })
+	}
+	add("payload_bytes", "bytes", "fwd_payload_bytes + bwd_payload_bytes", func(a *Acc, v *view) float64 { return float64(a.payload[0] + a.payload[1]) })
+	for d, dn := range dirNames {
+		add(dn+"_header_bytes", "bytes", "Σ transport header length of "+dn+" packets (TCP incl. options, UDP 8, ICMP 8, other 0)", func(a *Acc, v *view) float64 { return float64(a.hdrBytes[d]) })
+	}
+	statFeatures(&fs, "pkt_len", "bytes", "transport payload length", func(a *Acc, i int) *Stat { return &a.payLen[i] }, true)
+	statFeatures(&fs, "ip_len", "bytes", "IP length", func(a *Acc, i int) *Stat { return &a.ipLen[i] }, false)
+	statFeatures(&fs, "iat", "s", "gap between consecutive packets (flow: any direction; fwd/bwd: same direction)", func(a *Acc, i int) *Stat { return &a.iat[i] }, false)
+	for d, dn := range dirNames {
+		add(dn+"_iat_total_s", "s", "Σ "+dn+" gaps = time of last "+dn+" packet − time of first "+dn+" packet", func(a *Acc, v *view) float64 { return a.iat[d].Sum() })
+	}
+	add("flow_bytes_per_s", "bytes/s", "bytes / duration_s (0 when duration_s = 0)", func(a *Acc, v *view) float64 { return rate(float64(a.ipBytes[0]+a.ipBytes[1]), v) })
+	add("flow_payload_bytes_per_s", "bytes/s", "payload_bytes / duration_s (0 when duration_s = 0); CIC's Flow Bytes/s", func(a *Acc, v *view) float64 { return rate(float64(a.payload[0]+a.payload[1]), v) })
+	add("flow_packets_per_s", "packets/s", "packets / duration_s (0 when duration_s = 0)", func(a *Acc, v *view) float64 { return rate(float64(a.n[0]+a.n[1]), v) })
+	for d, dn := range dirNames {
+		add(dn+"_bytes_per_s", "bytes/s", dn+"_bytes / duration_s (0 when duration_s = 0)", func(a *Acc, v *view) float64 { return rate(float64(a.ipBytes[d]), v) })
+		add(dn+"_packets_per_s", "packets/s", dn+"_packets / duration_s (0 when duration_s = 0)", func(a *Acc, v *view) float64 { return rate(float64(a.n[d]), v) })
+	}
+	for d, dn := range dirNames {
+		for i, fn := range flagNames {
+			add(dn+"_"+fn+"_count", "packets", dn+" TCP packets with the "+strings.ToUpper(fn)+" flag set", func(a *Acc, v *view) float64 { return float64(a.flags[d][i]) })
+		}
+	}
+	for i, fn := range flagNames {
+		add(fn+"_count", "packets", "fwd_"+fn+"_count + bwd_"+fn+"_count", func(a *Acc, v *view) float64 { return float64(a.flags[0][i] + a.flags[1][i]) })
+	}
+	add("down_up_ratio", "1", "bwd_packets / fwd_packets (0 when fwd_packets = 0); a real ratio, not CIC's integer division", func(a *Acc, v *view) float64 { return ratio(float64(a.n[1]), float64(a.n[0])) })
+	for d, dn := range dirNames {
+		add(dn+"_bulk_bytes_avg", "bytes", "Σ payload bytes in "+dn+" bulks / number of "+dn+" bulks (0 when none); a bulk is ≥ 4 consecutive "+dn+" payload packets, each ≤ 1 s after the previous, with no payload packet of the other direction in between", func(a *Acc, v *view) float64 {
+			return ratio(float64(a.bulk[d].totBytes), float64(a.bulk[d].count))
+		})
+		add(dn+"_bulk_packets_avg", "packets", "Σ packets in "+dn+" bulks / number of "+dn+" bulks (0 when none)", func(a *Acc, v *view) float64 {
+			return ratio(float64(a.bulk[d].totPkts), float64(a.bulk[d].count))
+		})
+		add(dn+"_bulk_rate_avg", "bytes/s", "Σ payload bytes in "+dn+" bulks / Σ duration of "+dn+" bulks (0 when that duration is 0)", func(a *Acc, v *view) float64 {
+			return ratio(float64(a.bulk[d].totBytes), sec(a.bulk[d].dur))
+		})
+	}
+	add("subflows", "1", "1 + number of gaps > 1 s between consecutive packets", func(a *Acc, v *view) float64 { return float64(a.subflows) })
+	for d, dn := range dirNames {
+		add("subflow_"+dn+"_packets", "packets", dn+"_packets / subflows", func(a *Acc, v *view) float64 { return ratio(float64(a.n[d]), float64(a.subflows)) })
+		add("subflow_"+dn+"_bytes", "bytes", dn+"_payload_bytes / subflows", func(a *Acc, v *view) float64 { return ratio(float64(a.payload[d]), float64(a.subflows)) })
+	}
+	for d, dn := range dirNames {
+		add(dn+"_init_win", "bytes", "TCP window field (unscaled) of the first "+dn+" TCP packet; −1 when there is none", func(a *Acc, v *view) float64 { return float64(a.initWin[d]) })
+	}
+	for d, dn := range dirNames {
+		add(dn+"_act_data_packets", "packets", dn+" packets with at least 1 byte of transport payload", func(a *Acc, v *view) float64 { return float64(a.actData[d]) })
+	}
+	for d, dn := range dirNames {
+		add(dn+"_header_len_min", "bytes", "smallest transport header length of a "+dn+" packet (CIC's min_seg_size_forward); 0 when there is none", func(a *Acc, v *view) float64 { return float64(max(a.hdrMin[d], 0)) })
+	}
+	periodFeatures(&fs, "active", "active period: a run of packets with gaps ≤ 5 s, from its first to its last packet (periods of length 0 are not counted)", func(a *Acc, v *view) *Stat { return &v.active })
+	periodFeatures(&fs, "idle", "idle period: a gap > 5 s between two active periods", func(a *Acc, v *view) *Stat { return &a.idle })
+	for d, dn := range dirNames {
+		add(dn+"_retrans", "packets", dn+" TCP segments whose sequence space (payload, SYN, FIN) lies at or below what "+dn+" had already sent", func(a *Acc, v *view) float64 { return float64(a.retrans[d]) })
+	}
+	for d, dn := range dirNames {
+		add(dn+"_fragments", "packets", dn+" packets that are IP fragments (first or later)", func(a *Acc, v *view) float64 { return float64(a.frags[d]) })
+	}
+	add("out_of_order", "packets", "packets whose timestamp was earlier than the flow's latest; their time is taken as the latest (so no gap is negative)", func(a *Acc, v *view) float64 { return float64(a.ooo) })
+	add("icmp_type", "1", "ICMP/ICMPv6 type of the first ICMP packet; −1 for other protocols", func(a *Acc, v *view) float64 { return float64(a.icmpType) })
+	add("icmp_code", "1", "ICMP/ICMPv6 code of the first ICMP packet; −1 for other protocols", func(a *Acc, v *view) float64 { return float64(a.icmpCode) })
+	add("tcp_synack_s", "s", "time from the first SYN to the first SYN-ACK after it; 0 when either is missing", func(a *Acc, v *view) float64 {
+		if a.synAckT == 0 {
+			return 0
+		}
+		return sec(a.synAckT - a.synT)
+	})
+	add("tcp_ack_s", "s", "time from that SYN-ACK to the initiator's first plain ACK after it; 0 when either is missing", func(a *Acc, v *view) float64 {
+		if a.ackT == 0 {
+			return 0
+		}
+		return sec(a.ackT - a.synAckT)
+	})
+	add("tcp_handshake", "flag", "1 when SYN, SYN-ACK and ACK were seen in that order, else 0", func(a *Acc, v *view) float64 {
+		if a.ackT != 0 {
+			return 1
+		}
+		return 0
+	})
+	return fs
+}
+
+func dirWord(d int) string {
+	if d == 0 {
+		return "initiator (forward direction)"
+	}
+	return "responder (backward direction)"
+}
+
+// statFeatures adds min/max/mean/std for fwd, bwd and the whole flow, and the
+// variance for the whole flow when withVar.
+func statFeatures(fs *[]Feature, base, unit, what string, get func(a *Acc, i int) *Stat, withVar bool) {
+	scopes := []struct {
+		prefix string
+		idx    int
+		words  string
+	}{{"fwd_", fwd, "fwd packets"}, {"bwd_", bwd, "bwd packets"}, {"", all, "all packets"}}
+	if base == "iat" {
+		scopes[2].prefix = "flow_"
+	}
+	suffix := ""
+	if unit == "s" {
+		suffix = "_s"
+	}
+	for _, sc := range scopes {
+		idx := sc.idx
+		*fs = append(*fs,
+			Feature{sc.prefix + base + "_min" + suffix, unit, "minimum " + what + " over " + sc.words + " (0 when none)", func(a *Acc, v *view) float64 { return get(a, idx).Min }},
+			Feature{sc.prefix + base + "_max" + suffix, unit, "maximum " + what + " over " + sc.words + " (0 when none)", func(a *Acc, v *view) float64 { return get(a, idx).Max }},
+			Feature{sc.prefix + base + "_mean" + suffix, unit, "mean " + what + " over " + sc.words + " (0 when none)", func(a *Acc, v *view) float64 { return get(a, idx).Mean }},
+			Feature{sc.prefix + base + "_std" + suffix, unit, "sample standard deviation √(Σ(x−mean)²/(n−1)) of " + what + " over " + sc.words + " (0 when n < 2)", func(a *Acc, v *view) float64 { return get(a, idx).Std() }},
+		)
+		if withVar && idx == all {
+			*fs = append(*fs, Feature{sc.prefix + base + "_var", unit + "²", "sample variance Σ(x−mean)²/(n−1) of " + what + " over " + sc.words + " (0 when n < 2)", func(a *Acc, v *view) float64 { return get(a, idx).Var() }})
+		}
+	}
+}
+
+func periodFeatures(fs *[]Feature, base, what string, get func(a *Acc, v *view) *Stat) {
+	*fs = append(*fs,
+		Feature{base + "_mean_s", "s", "mean length of an " + what + " (0 when none)", func(a *Acc, v *view) float64 { return get(a, v).Mean }},
+		Feature{base + "_std_s", "s", "sample standard deviation of those lengths (0 when fewer than 2)", func(a *Acc, v *view) float64 { return get(a, v).Std() }},
+		Feature{base + "_max_s", "s", "longest " + base + " period (0 when none)", func(a *Acc, v *view) float64 { return get(a, v).Max }},
+		Feature{base + "_min_s", "s", "shortest " + base + " period (0 when none)", func(a *Acc, v *view) float64 { return get(a, v).Min }},
+	)
+}
+
+// Schema is the ordered list of a record's numeric features: the fixed ones,
+// then the early-flow features of the first EarlyN packets. The same Schema
+// drives the CSV header, the JSON keys and the model input.
+type Schema struct {
+	EarlyN   int
+	Features []Feature
+	index    map[string]int
+}
+
+// MaxEarly bounds the early-flow window.
+const MaxEarly = 64
+
+// NewSchema returns the schema with an early-flow window of earlyN packets.
+func NewSchema(earlyN int) (*Schema, error) {
+	if earlyN < 0 || earlyN > MaxEarly {
+		return nil, fmt.Errorf("early-flow window %d out of range 0..%d", earlyN, MaxEarly)
+	}
+	s := &Schema{EarlyN: earlyN, Features: append([]Feature(nil), fixed...)}
+	for i := 0; i < earlyN; i++ {
+		i := i
+		p := fmt.Sprintf("early_%d_", i+1)
+		s.Features = append(s.Features,
+			Feature{p + "dir", "1", fmt.Sprintf("direction of packet %d: 0 fwd, 1 bwd; −1 when the flow has fewer packets", i+1), func(a *Acc, v *view) float64 {
+				if i >= len(a.early) {
+					return -1
+				}
+				return float64(a.early[i].dir)
+			}},
+			Feature{p + "size", "bytes", fmt.Sprintf("IP length of packet %d; −1 when the flow has fewer packets", i+1), func(a *Acc, v *view) float64 {
+				if i >= len(a.early) {
+					return -1
+				}
+				return float64(a.early[i].size)
+			}},
+			Feature{p + "gap_s", "s", fmt.Sprintf("time from the previous packet to packet %d (0 for packet 1); −1 when the flow has fewer packets", i+1), func(a *Acc, v *view) float64 {
+				if i >= len(a.early) {
+					return -1
+				}
+				return sec(a.early[i].gap)
+			}},
+		)
+	}
+	s.index = make(map[string]int, len(s.Features))
+	for i, f := range s.Features {
+		if _, dup := s.index[f.Name]; dup {
+			panic("feature: duplicate name " + f.Name)
+		}
+		s.index[f.Name] = i
+	}
+	return s, nil
+}
+
+// Len is the number of features.
+func (s *Schema) Len() int { return len(s.Features) }
+
+// Names returns the feature names in order.
+func (s *Schema) Names() []string {
+	n := make([]string, len(s.Features))
+	for i, f := range s.Features {
+		n[i] = f.Name
+	}
+	return n
+}
+
+// Index returns the position of the named feature, or -1.
+func (s *Schema) Index(name string) int {
+	if i, ok := s.index[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// Hash identifies the schema: a SHA-256 over the names in order. A model
+// records the hash of the schema it was trained on.
+func (s *Schema) Hash() string { return HashNames(s.Names()) }
+
+// HashNames is Hash for a list of names.
+func HashNames(names []string) string {
+	h := sha256.New()
+	for _, n := range names {
+		h.Write([]byte(n))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Fill writes a's features into dst (which must have length s.Len()).
+func (s *Schema) Fill(a *Acc, dst []float64) {
+	v := view{dur: sec(a.last - a.first), active: a.active}
+	if a.activeEnd > a.activeStart {
+		v.active.Add(sec(a.activeEnd - a.activeStart))
+	}
+	for i := range s.Features {
+		dst[i] = s.Features[i].value(a, &v)
+	}
+}

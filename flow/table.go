@@ -1,0 +1,331 @@
+package flow
+
+import (
+	"net/netip"
+
+	"github.com/flowmeter/flowmeter/packet"
+)
+
+// EndReason says why a flow record was emitted.
+type EndReason uint8
+
+// End reasons.
+const (
+	Open        EndReason = iota // not ended (the zero value)
+	EndIdle                      // no packet for the idle timeout
+	EndActive                    // the flow lasted the active timeout; it goes on in a new record
+	EndFIN                       // both sides sent FIN and the last FIN was acknowledged
+	EndRST                       // a TCP reset
+	EndEOF                       // the input ended with the flow still open
+	EndShutdown                  // the meter was stopped (live capture)
+)
+
+var endNames = [...]string{"open", "idle", "active", "fin", "rst", "eof", "shutdown"}
+
+func (r EndReason) String() string {
+	if int(r) < len(endNames) {
+		return endNames[r]
+	}
+	return "unknown"
+}
+
+// Config sets a Table's timeouts, in nanoseconds of packet time.
+type Config struct {
+	IdleTimeout   int64 // a flow with no packet for this long ends (EndIdle)
+	ActiveTimeout int64 // a flow is cut after this long (EndActive) and goes on in a new record
+	Linger        int64 // a closed TCP flow (FIN or RST) waits this long for trailing packets
+}
+
+// DefaultConfig has NFStream's timeouts (idle 120 s, active 1800 s) and a
+// 10 s linger after a TCP close.
+var DefaultConfig = Config{IdleTimeout: 120e9, ActiveTimeout: 1800e9, Linger: 10e9}
+
+// Entry is a flow in a Table: its key, times, orientation and the caller's
+// per-flow state S.
+type Entry[S any] struct {
+	Key      Key
+	First    int64 // time of the first packet of this record, ns
+	Last     int64 // time of the latest packet (never decreasing), ns
+	fwdLo    bool  // the forward (initiator) side is the key's low endpoint
+	closed   EndReason
+	finSeen  [2]bool
+	finSeq   [2]uint32 // sequence number that acknowledges each side's FIN
+	finAcked [2]bool
+	prev     int32
+	next     int32
+	list     uint8
+	State    S
+}
+
+// Src returns the initiator's endpoint.
+func (e *Entry[S]) Src() netip.AddrPort {
+	if e.fwdLo {
+		return e.Key.Lo()
+	}
+	return e.Key.Hi()
+}
+
+// Dst returns the responder's endpoint.
+func (e *Entry[S]) Dst() netip.AddrPort {
+	if e.fwdLo {
+		return e.Key.Hi()
+	}
+	return e.Key.Lo()
+}
+
+// Closed reports how a TCP flow was closed (EndFIN, EndRST), or Open.
+func (e *Entry[S]) Closed() EndReason { return e.closed }
+
+// EmitFunc receives an ended flow. The entry and its state are reused after
+// the call returns, so copy what must be kept.
+type EmitFunc[S any] func(e *Entry[S], reason EndReason)
+
+const (
+	listOpen   = 0
+	listClosed = 1
+	none       = -1
+)
+
+// Table holds the open flows. It is generic over the per-flow state, like
+// tailscale's flowtrack.Cache. Lookups, expiry and the TCP close rules are
+// driven by packet time. Not safe for concurrent use.
+type Table[S any] struct {
+	cfg    Config
+	reset  func(*S)
+	index  map[Key]int32
+	slots  []Entry[S]
+	free   []int32
+	head   [2]int32 // oldest (least recently seen) flow of each list
+	tail   [2]int32
+	now    int64
+	active int
+}
+
+// NewTable returns an empty table. reset clears a state for reuse; it must
+// keep any buffers the state owns, so that a steady state allocates nothing.
+func NewTable[S any](cfg Config, reset func(*S)) *Table[S] {
+	return &Table[S]{
+		cfg:   cfg,
+		reset: reset,
+		index: make(map[Key]int32, 1024),
+		head:  [2]int32{none, none},
+		tail:  [2]int32{none, none},
+	}
+}
+
+// Len is the number of flows in the table.
+func (t *Table[S]) Len() int { return t.active }
+
+// Now is the latest packet time the table has seen.
+func (t *Table[S]) Now() int64 { return t.now }
+
+// Lookup finds or creates the flow of m, updates its times and TCP state, and
+// returns it with m's direction. Records that end because of this packet (a
+// new SYN after a close, the active timeout) are passed to emit first. The
+// returned entry is valid until the next call on the table. Call Expire
+// before Lookup so that idle flows end before a packet could join them.
+func (t *Table[S]) Lookup(m *packet.Meta, emit EmitFunc[S]) (*Entry[S], Dir) {
+	if m.Time > t.now {
+		t.now = m.Time
+	}
+	k, srcLo := KeyOf(m)
+	i, ok := t.index[k]
+	var e *Entry[S]
+	if ok {
+		e = &t.slots[i]
+		syn := m.Proto == packet.ProtoTCP && m.TCPFlags&(packet.FlagSYN|packet.FlagACK) == packet.FlagSYN
+		switch {
+		case syn && (e.closed != Open || (e.finSeen[0] && e.finSeen[1])):
+			// A new connection on a closed 5-tuple: the old flow ends.
+			reason := e.closed
+			if reason == Open {
+				reason = EndFIN
+			}
+			emit(e, reason)
+			t.restart(i, m, srcLo)
+			if e.list == listClosed {
+				t.unlink(i)
+				t.push(i, listOpen)
+			}
+		case m.Time-e.First >= t.cfg.ActiveTimeout && t.cfg.ActiveTimeout > 0:
+			emit(e, EndActive)
+			t.reset(&e.State)
+			e.First, e.Last = m.Time, m.Time
+		}
+	} else {
+		i = t.alloc()
+		t.index[k] = i
+		e = &t.slots[i]
+		e.Key = k
+		e.prev, e.next = none, none
+		t.restart(i, m, srcLo)
+		t.push(i, listOpen)
+		t.active++
+	}
+	if m.Time > e.Last {
+		e.Last = m.Time
+	}
+	dir := Backward
+	if srcLo == e.fwdLo {
+		dir = Forward
+	}
+	if m.Proto == packet.ProtoTCP {
+		t.trackTCP(i, e, m, dir)
+	}
+	t.touch(i)
+	return e, dir
+}
+
+// restart makes slot i a fresh flow whose first packet is m.
+func (t *Table[S]) restart(i int32, m *packet.Meta, srcLo bool) {
+	e := &t.slots[i]
+	t.reset(&e.State)
+	e.First, e.Last = m.Time, m.Time
+	e.closed = Open
+	e.finSeen, e.finAcked = [2]bool{}, [2]bool{}
+	e.finSeq = [2]uint32{}
+	// The initiator sent the first packet, unless that packet is a SYN-ACK:
+	// then the capture missed the SYN and the initiator is the other side.
+	synAck := m.Proto == packet.ProtoTCP && m.TCPFlags&(packet.FlagSYN|packet.FlagACK) == packet.FlagSYN|packet.FlagACK
+	e.fwdLo = srcLo != synAck
+}
+
+// trackTCP applies the close rules: a RST, or both FINs acknowledged. A
+// closed flow moves to the closed list, where it lingers for trailing packets.
+func (t *Table[S]) trackTCP(i int32, e *Entry[S], m *packet.Meta, dir Dir) {
+	if e.closed != Open {
+		return
+	}
+	f := m.TCPFlags
+	if f&packet.FlagRST != 0 {
+		t.close(i, EndRST)
+		return
+	}
+	if f&packet.FlagFIN != 0 && !e.finSeen[dir] {
+		e.finSeen[dir] = true
+		e.finSeq[dir] = m.Seq + uint32(m.PayloadLen) + 1
+	}
+	other := 1 - dir
+	if f&packet.FlagACK != 0 && e.finSeen[other] && int32(m.Ack-e.finSeq[other]) >= 0 {
+		e.finAcked[other] = true
+	}
+	if e.finAcked[0] && e.finAcked[1] {
+		t.close(i, EndFIN)
+	}
+}
+
+func (t *Table[S]) close(i int32, r EndReason) {
+	t.slots[i].closed = r
+	t.unlink(i)
+	t.push(i, listClosed)
+}
+
+// Expire ends the flows that have been idle for the idle timeout, and the
+// closed flows that have lingered long enough, as of packet time now.
+func (t *Table[S]) Expire(now int64, emit EmitFunc[S]) {
+	if now > t.now {
+		t.now = now
+	}
+	now = t.now
+	for h := t.head[listOpen]; h != none; h = t.head[listOpen] {
+		e := &t.slots[h]
+		if now-e.Last <= t.cfg.IdleTimeout {
+			break
+		}
+		reason := EndIdle
+		if e.finSeen[0] && e.finSeen[1] {
+			reason = EndFIN // both closed; only the last ACK was not seen
+		}
+		t.remove(h, reason, emit)
+	}
+	for h := t.head[listClosed]; h != none; h = t.head[listClosed] {
+		e := &t.slots[h]
+		if now-e.Last <= t.cfg.Linger {
+			break
+		}
+		t.remove(h, e.closed, emit)
+	}
+}
+
+// Flush ends every flow, least recently seen first, with reason r (or the
+// TCP close reason of a closed flow).
+func (t *Table[S]) Flush(r EndReason, emit EmitFunc[S]) {
+	for {
+		h0, h1 := t.head[listOpen], t.head[listClosed]
+		var h int32
+		switch {
+		case h0 == none && h1 == none:
+			return
+		case h0 == none:
+			h = h1
+		case h1 == none:
+			h = h0
+		case t.slots[h1].Last < t.slots[h0].Last:
+			h = h1
+		default:
+			h = h0
+		}
+		reason := r
+		if c := t.slots[h].closed; c != Open {
+			reason = c
+		}
+		t.remove(h, reason, emit)
+	}
+}
+
+func (t *Table[S]) remove(i int32, r EndReason, emit EmitFunc[S]) {
+	e := &t.slots[i]
+	emit(e, r)
+	t.unlink(i)
+	delete(t.index, e.Key)
+	t.free = append(t.free, i)
+	t.active--
+}
+
+func (t *Table[S]) alloc() int32 {
+	if n := len(t.free); n > 0 {
+		i := t.free[n-1]
+		t.free = t.free[:n-1]
+		return i
+	}
+	var zero Entry[S]
+	t.slots = append(t.slots, zero)
+	return int32(len(t.slots) - 1)
+}
+
+// touch moves slot i to the tail (most recently seen) of its list.
+func (t *Table[S]) touch(i int32) {
+	l := t.slots[i].list
+	if t.tail[l] == i {
+		return
+	}
+	t.unlink(i)
+	t.push(i, l)
+}
+
+func (t *Table[S]) push(i int32, l uint8) {
+	e := &t.slots[i]
+	e.list, e.prev, e.next = l, t.tail[l], none
+	if t.tail[l] != none {
+		t.slots[t.tail[l]].next = i
+	} else {
+		t.head[l] = i
+	}
+	t.tail[l] = i
+}
+
+func (t *Table[S]) unlink(i int32) {
+	e := &t.slots[i]
+	l := e.list
+	if e.prev != none {
+		t.slots[e.prev].next = e.next
+	} else if t.head[l] == i {
+		t.head[l] = e.next
+	}
+	if e.next != none {
+		t.slots[e.next].prev = e.prev
+	} else if t.tail[l] == i {
+		t.tail[l] = e.prev
+	}
+	e.prev, e.next = none, none
+}

@@ -1,0 +1,106 @@
+// Package jsonl writes flow records as JSON lines: one object per flow, keys
+// in column order. Numbers are JSON numbers (never NaN or Infinity); text is
+// a JSON string. Errors are sticky, as in package csv.
+package jsonl
+
+import (
+	"bufio"
+	"io"
+	"unicode/utf8"
+
+	"github.com/flowmeter/flowmeter/feature"
+)
+
+// Writer writes records as JSON lines. Not safe for concurrent use.
+type Writer struct {
+	w    *bufio.Writer
+	c    io.Closer
+	cols []feature.Column
+	keys [][]byte // pre-quoted keys with their colon
+	buf  []byte
+	tmp  []byte
+	err  error
+}
+
+// NewWriter returns a Writer of the given columns to w; Close closes w if it
+// is an io.Closer.
+func NewWriter(w io.Writer, cols []feature.Column) *Writer {
+	jw := &Writer{w: bufio.NewWriterSize(w, 1<<16), cols: cols}
+	if c, ok := w.(io.Closer); ok {
+		jw.c = c
+	}
+	for _, c := range cols {
+		k := appendString(nil, c.Name)
+		jw.keys = append(jw.keys, append(k, ':'))
+	}
+	return jw
+}
+
+// Write writes one record as a line.
+func (w *Writer) Write(r *feature.Record) error {
+	if w.err != nil {
+		return w.err
+	}
+	b := append(w.buf[:0], '{')
+	for i, c := range w.cols {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, w.keys[i]...)
+		if c.IsString() {
+			w.tmp = feature.AppendValue(w.tmp[:0], r, c)
+			b = appendString(b, string(w.tmp))
+		} else {
+			b = feature.AppendValue(b, r, c)
+		}
+	}
+	b = append(b, '}', '\n')
+	w.buf = b
+	_, w.err = w.w.Write(b)
+	return w.err
+}
+
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, `\u00`...)
+				b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xF])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+
+// Close flushes, closes the underlying writer if it is a Closer, and returns
+// the first error.
+func (w *Writer) Close() error {
+	if w.err == nil {
+		w.err = w.w.Flush()
+	}
+	if w.c != nil {
+		if err := w.c.Close(); err != nil && w.err == nil {
+			w.err = err
+		}
+		w.c = nil
+	}
+	return w.err
+}
