@@ -55,9 +55,9 @@ func (f Frame) Bytes() []byte {
 		return ip
 	case packet.LinkLinuxSLL:
 		b := make([]byte, 16)
-		binary.BigEndian.PutUint16(b[0:2], 0)  // to us
-		binary.BigEndian.PutUint16(b[2:4], 1)  // ARPHRD_ETHER
-		binary.BigEndian.PutUint16(b[4:6], 6)  // address length
+		binary.BigEndian.PutUint16(b[0:2], 0)   // to us
+		binary.BigEndian.PutUint16(b[2:4], 1)   // ARPHRD_ETHER
+		binary.BigEndian.PutUint16(b[4:6], 6)   // address length
 		copy(b[6:12], []byte{2, 0, 0, 0, 0, 1}) // source MAC
 		binary.BigEndian.PutUint16(b[14:16], f.etherType())
 		return append(b, ip...)

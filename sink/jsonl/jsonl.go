@@ -89,7 +89,6 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-
 // Close flushes, closes the underlying writer if it is a Closer, and returns
 // the first error.
 func (w *Writer) Close() error {
