@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
@@ -64,7 +65,6 @@ type File struct {
 	closer io.Closer
 	pcap   *pcapgo.Reader
 	ng     *pcapgo.NgReader
-	links  []uint16 // pcapng: link type per interface index
 	n      int
 	Gzip   bool
 }
@@ -121,7 +121,9 @@ func NewReader(name string, r io.Reader) (*File, error) {
 	case le == magicPcapUs || be == magicPcapUs || le == magicPcapNs || be == magicPcapNs:
 		c.pcap, err = pcapgo.NewReader(br)
 	case le == magicPcapng:
-		opt := pcapgo.DefaultNgReaderOptions
+		// Without WantMixedLinkType, pcapgo silently skips the packets of
+		// interfaces whose link type differs from the first one's.
+		opt := pcapgo.NgReaderOptions{WantMixedLinkType: true}
 		c.ng, err = pcapgo.NewNgReader(br, opt)
 	default:
 		return nil, fmt.Errorf("%s: %w (starts with % x)", name, ErrNotCapture, head)
@@ -163,8 +165,10 @@ func (c *File) ReadPacket() ([]byte, Info, error) {
 		d, ci, e := c.ng.ZeroCopyReadPacketData()
 		data, err = d, e
 		info.Time, info.CapLen, info.WireLen = ci.Timestamp.UnixNano(), ci.CaptureLength, ci.Length
-		if err == nil {
-			info.Link = c.ifaceLink(ci.InterfaceIndex)
+		if err == nil && len(ci.AncillaryData) > 0 {
+			if l, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+				info.Link = uint16(l)
+			}
 		}
 	}
 	if err != nil {
@@ -182,23 +186,6 @@ func (c *File) ReadPacket() ([]byte, Info, error) {
 		info.WireLen = info.CapLen
 	}
 	return data, info, nil
-}
-
-func (c *File) ifaceLink(i int) uint16 {
-	if i < len(c.links) {
-		return c.links[i]
-	}
-	for j := len(c.links); j < c.ng.NInterfaces(); j++ {
-		ifc, err := c.ng.Interface(j)
-		if err != nil {
-			break
-		}
-		c.links = append(c.links, uint16(ifc.LinkType))
-	}
-	if i < len(c.links) {
-		return c.links[i]
-	}
-	return uint16(c.ng.LinkType())
 }
 
 // Close closes the underlying file.
