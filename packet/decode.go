@@ -9,6 +9,9 @@ const (
 	etherVLAN  = 0x8100
 	etherQinQ  = 0x88A8
 	etherQinQ2 = 0x9100
+	etherPPPoE = 0x8864 // PPPoE session stage
+	etherMPLS  = 0x8847
+	etherMPLSm = 0x8848 // multicast MPLS
 )
 
 // Decode fills m from frame, whose link-layer header is of type link.
@@ -95,6 +98,40 @@ func (m *Meta) decodeEtherType(et uint16, b []byte) Reason {
 		return m.decodeIPv4(b)
 	case etherIPv6:
 		return m.decodeIPv6(b)
+	case etherPPPoE:
+		// version/type, code, session ID, length, then the PPP protocol.
+		if len(b) < 8 {
+			return TruncatedLink
+		}
+		switch binary.BigEndian.Uint16(b[6:8]) {
+		case 0x0021:
+			return m.decodeIPv4(b[8:])
+		case 0x0057:
+			return m.decodeIPv6(b[8:])
+		}
+		return NotIP
+	case etherMPLS, etherMPLSm:
+		// Pop the label stack; the payload's first nibble gives the IP version.
+		for {
+			if len(b) < 4 {
+				return TruncatedLink
+			}
+			bottom := b[2]&1 != 0
+			b = b[4:]
+			if bottom {
+				break
+			}
+		}
+		if len(b) == 0 {
+			return TruncatedIP
+		}
+		switch b[0] >> 4 {
+		case 4:
+			return m.decodeIPv4(b)
+		case 6:
+			return m.decodeIPv6(b)
+		}
+		return NotIP
 	}
 	return NotIP
 }
@@ -264,15 +301,13 @@ func (m *Meta) decodeL4(b []byte, payload int) Reason {
 		m.DstPort = binary.BigEndian.Uint16(b[2:4])
 		m.L4HdrLen = 8
 	case ProtoICMP, ProtoICMPv6:
-		if len(b) < 4 {
-			return TruncatedL4
+		// ICMP has no ports, so even an empty or cut ICMP packet (nmap's
+		// IP protocol scan sends them) still belongs to its flow.
+		if len(b) >= 2 {
+			m.ICMPType = b[0]
+			m.ICMPCode = b[1]
 		}
-		m.ICMPType = b[0]
-		m.ICMPCode = b[1]
-		m.L4HdrLen = 8
-		if payload < 8 {
-			m.L4HdrLen = payload
-		}
+		m.L4HdrLen = min(8, payload)
 	default:
 		m.L4HdrLen = 0
 	}

@@ -158,3 +158,27 @@ func BenchmarkDecode(b *testing.B) {
 		m.Decode(f, packet.LinkEthernet, len(f))
 	}
 }
+
+func TestDecodePPPoEAndMPLS(t *testing.T) {
+	ip := packettest.Frame{Src: c4, Dst: s4, Proto: packet.ProtoTCP, SrcPort: 2920, DstPort: 80, Flags: packet.FlagACK, Link: packet.LinkRaw, Payload: 5}.Bytes()
+	eth := []byte{0, 0x30, 0x88, 3, 0x84, 0xb0, 0, 0x14, 0x85, 0x2f, 0xac, 0xcd}
+	pppoe := append(append(append([]byte{}, eth...), 0x88, 0x64, 0x11, 0, 0x09, 0x76, 0x02, 0x21, 0x00, 0x21), ip...)
+	mpls := append(append(append([]byte{}, eth...), 0x88, 0x47, 0, 0x01, 0x00, 0x40, 0, 0x02, 0x01, 0x40), ip...)
+	for name, f := range map[string][]byte{"pppoe": pppoe, "mpls": mpls} {
+		var m packet.Meta
+		if r := m.Decode(f, packet.LinkEthernet, len(f)); r != packet.OK || m.SrcPort != 2920 || m.DstPort != 80 || m.PayloadLen != 5 || m.Src != addr16(c4) {
+			t.Errorf("%s: reason %v, meta %+v", name, r, m)
+		}
+	}
+}
+
+// nmap's IP protocol scan sends ICMP packets with no ICMP header at all;
+// they still belong to a flow.
+func TestDecodeEmptyICMP(t *testing.T) {
+	f := packettest.Frame{Src: c4, Dst: s4, Proto: packet.ProtoICMPv6}.Bytes()[:14+20]
+	f[14+3] = 20 // IP total length: header only
+	var m packet.Meta
+	if r := m.Decode(f, packet.LinkEthernet, len(f)); r != packet.OK || m.Proto != 58 || m.L4HdrLen != 0 || m.PayloadLen != 0 {
+		t.Errorf("reason %v, meta %+v", r, m)
+	}
+}

@@ -1,0 +1,124 @@
+package meter_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flowmeter/flowmeter/feature"
+	"github.com/flowmeter/flowmeter/flow"
+	"github.com/flowmeter/flowmeter/internal/packettest"
+	"github.com/flowmeter/flowmeter/meter"
+	"github.com/flowmeter/flowmeter/sink/csv"
+	"github.com/flowmeter/flowmeter/sink/jsonl"
+)
+
+var update = flag.Bool("update", false, "rewrite the fixture captures and golden files in testdata")
+
+// TestFixturesUpToDate checks that the checked-in captures are exactly what
+// packettest.Fixtures builds (and writes them with -update).
+func TestFixturesUpToDate(t *testing.T) {
+	var readme strings.Builder
+	readme.WriteString("# Test captures\n\nMade by `internal/packettest/fixtures.go`; `go test ./meter -update` rewrites them and their golden outputs.\n\n")
+	for _, f := range packettest.Fixtures() {
+		path := filepath.Join("testdata", f.Name)
+		fmt.Fprintf(&readme, "- `%s`: %s.\n", f.Name, f.How)
+		if *update {
+			if err := os.WriteFile(path, f.Data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || !bytes.Equal(got, f.Data) {
+			t.Errorf("%s differs from what packettest.Fixtures makes (err %v); run go test ./meter -update", path, err)
+		}
+	}
+	if *update {
+		os.WriteFile(filepath.Join("testdata", "README.md"), []byte(readme.String()), 0o644)
+	}
+}
+
+func extract(t *testing.T, path, set string, json bool) []byte {
+	t.Helper()
+	cols, err := feature.Columns(set, schema, feature.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	var s meter.Sink = csv.NewWriter(&buf, cols)
+	if json {
+		s = jsonl.NewWriter(&buf, cols)
+	}
+	m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema}, s)
+	if err := m.RunFiles(context.Background(), []string{path}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestGolden(t *testing.T) {
+	type golden struct {
+		fixture, set string
+		json         bool
+	}
+	var cases []golden
+	for _, f := range packettest.Fixtures() {
+		cases = append(cases, golden{f.Name, feature.SetNative, false})
+	}
+	cases = append(cases,
+		golden{"tcp_sessions.pcap", feature.SetCIC2017, false},
+		golden{"tcp_sessions.pcap", feature.SetCIC2018, false},
+		golden{"tcp_sessions.pcap", feature.SetSeed, false},
+		golden{"mixed.pcapng", feature.SetNative, true},
+	)
+	for _, c := range cases {
+		name, _, _ := strings.Cut(c.fixture, ".")
+		ext := ".csv"
+		if c.json {
+			ext = ".jsonl"
+		}
+		goldenPath := filepath.Join("testdata", name+"."+c.set+".golden"+ext)
+		t.Run(filepath.Base(goldenPath), func(t *testing.T) {
+			got := extract(t, filepath.Join("testdata", c.fixture), c.set, c.json)
+			if *update {
+				if err := os.WriteFile(goldenPath, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(goldenPath)
+			if err != nil {
+				t.Fatalf("%v (run go test ./meter -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("output differs from %s; run go test ./meter -update and review the diff\n%s", goldenPath, firstDiff(got, want))
+			}
+		})
+	}
+}
+
+func firstDiff(got, want []byte) string {
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var a, b string
+		if i < len(g) {
+			a = g[i]
+		}
+		if i < len(w) {
+			b = w[i]
+		}
+		if a != b {
+			return fmt.Sprintf("line %d:\n got  %s\n want %s", i+1, a, b)
+		}
+	}
+	return ""
+}
