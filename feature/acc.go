@@ -19,11 +19,47 @@ const (
 	all = 2
 )
 
-// earlyPkt is one of the first packets of a flow.
-type earlyPkt struct {
-	gap  int64 // ns since the previous packet of the flow (0 for the first)
-	size int32 // IP bytes
-	dir  uint8
+// earlyPkt is one of the first packets of a flow, packed in 64 bits: the gap
+// since the previous packet of the flow in ns (47 bits, up to 39 hours; 0
+// for the first packet), the IP length (16 bits) and the direction (1 bit).
+type earlyPkt uint64
+
+const maxEarlyGap = 1<<47 - 1
+
+func packEarly(gap int64, size int, d flow.Dir) earlyPkt {
+	gap = min(gap, maxEarlyGap)
+	return earlyPkt(uint64(gap)<<17 | uint64(size&0xFFFF)<<1 | uint64(d&1))
+}
+
+func (e earlyPkt) gap() int64 { return int64(e >> 17) }
+func (e earlyPkt) size() int  { return int(e>>1) & 0xFFFF }
+func (e earlyPkt) dir() uint8 { return uint8(e & 1) }
+
+// sizeStat is a Stat for packet sizes of one direction (which fit in 16
+// bits); its count is the direction's packet count.
+type sizeStat struct {
+	mean, m2 float64
+	min, max uint16
+}
+
+func (s *sizeStat) add(x int, n int64) {
+	v := float64(x)
+	if n == 1 {
+		s.mean, s.m2, s.min, s.max = v, 0, uint16(x), uint16(x)
+		return
+	}
+	d := v - s.mean
+	s.mean += d / float64(n)
+	s.m2 += d * (v - s.mean)
+	s.min = min(s.min, uint16(x))
+	s.max = max(s.max, uint16(x))
+}
+
+func (s *sizeStat) stat(n int64) Stat {
+	if n == 0 {
+		return Stat{}
+	}
+	return Stat{N: n, Mean: s.mean, M2: s.m2, Min: float64(s.min), Max: float64(s.max)}
 }
 
 type bulk struct {
@@ -52,11 +88,11 @@ type Acc struct {
 	payload     [2]int64
 	hdrBytes    [2]int64
 	hdrMin      [2]int32
-	actData     [2]int64
-	payLen      [3]Stat
-	ipLen       [3]Stat
+	actData     [2]uint32
+	payLen      [2]sizeStat
+	ipLen       [2]sizeStat
 	iat         [3]Stat // seconds
-	flags       [2][8]int64
+	flags       [2][8]uint32
 	initWin     [2]int32
 	winSeen     [2]bool
 
@@ -67,8 +103,8 @@ type Acc struct {
 
 	seqNext  [2]uint32
 	seqSeen  [2]bool
-	retrans  [2]int64
-	frags    [2]int64
+	retrans  [2]uint32
+	frags    [2]uint32
 	ooo      int64
 	icmpType int16
 	icmpCode int16
@@ -103,7 +139,7 @@ func (a *Acc) Add(m *packet.Meta, d flow.Dir) {
 	}
 	gap := t - a.last
 	a.n[d]++
-	ip, pay, hdr := float64(m.IPLen), float64(m.PayloadLen), m.L4HdrLen
+	hdr := m.L4HdrLen
 	a.ipBytes[d] += int64(m.IPLen)
 	a.payload[d] += int64(m.PayloadLen)
 	a.hdrBytes[d] += int64(hdr)
@@ -118,10 +154,8 @@ func (a *Acc) Add(m *packet.Meta, d flow.Dir) {
 	if m.PayloadLen > 0 {
 		a.actData[d]++
 	}
-	a.payLen[d].Add(pay)
-	a.payLen[all].Add(pay)
-	a.ipLen[d].Add(ip)
-	a.ipLen[all].Add(ip)
+	a.payLen[d].add(m.PayloadLen, a.n[d])
+	a.ipLen[d].add(m.IPLen, a.n[d])
 	if total > 0 {
 		a.iat[all].Add(float64(gap) / 1e9)
 		a.activity(t, gap)
@@ -150,7 +184,7 @@ func (a *Acc) Add(m *packet.Meta, d flow.Dir) {
 		if total == 0 {
 			gap = 0
 		}
-		a.early = append(a.early, earlyPkt{gap: gap, size: int32(m.IPLen), dir: uint8(d)})
+		a.early = append(a.early, packEarly(gap, m.IPLen, d))
 	}
 }
 

@@ -20,6 +20,8 @@ type Feature struct {
 type view struct {
 	dur    float64 // seconds
 	active Stat    // active periods including the last, open one
+	payLen [3]Stat // fwd, bwd, all
+	ipLen  [3]Stat
 }
 
 func sec(ns int64) float64 { return float64(ns) / 1e9 }
@@ -63,9 +65,9 @@ func buildFixed() []Feature {
 	for d, dn := range dirNames {
 		add(dn+"_header_bytes", "bytes", "Σ transport header length of "+dn+" packets (TCP incl. options, UDP 8, ICMP 8, other 0)", func(a *Acc, v *view) float64 { return float64(a.hdrBytes[d]) })
 	}
-	statFeatures(&fs, "pkt_len", "bytes", "transport payload length", func(a *Acc, i int) *Stat { return &a.payLen[i] }, true)
-	statFeatures(&fs, "ip_len", "bytes", "IP length", func(a *Acc, i int) *Stat { return &a.ipLen[i] }, false)
-	statFeatures(&fs, "iat", "s", "gap between consecutive packets (flow: any direction; fwd/bwd: same direction)", func(a *Acc, i int) *Stat { return &a.iat[i] }, false)
+	statFeatures(&fs, "pkt_len", "bytes", "transport payload length", func(a *Acc, v *view, i int) *Stat { return &v.payLen[i] }, true)
+	statFeatures(&fs, "ip_len", "bytes", "IP length", func(a *Acc, v *view, i int) *Stat { return &v.ipLen[i] }, false)
+	statFeatures(&fs, "iat", "s", "gap between consecutive packets (flow: any direction; fwd/bwd: same direction)", func(a *Acc, v *view, i int) *Stat { return &a.iat[i] }, false)
 	for d, dn := range dirNames {
 		add(dn+"_iat_total_s", "s", "Σ "+dn+" gaps = time of last "+dn+" packet − time of first "+dn+" packet", func(a *Acc, v *view) float64 { return a.iat[d].Sum() })
 	}
@@ -151,7 +153,7 @@ func dirWord(d int) string {
 
 // statFeatures adds min/max/mean/std for fwd, bwd and the whole flow, and the
 // variance for the whole flow when withVar.
-func statFeatures(fs *[]Feature, base, unit, what string, get func(a *Acc, i int) *Stat, withVar bool) {
+func statFeatures(fs *[]Feature, base, unit, what string, get func(a *Acc, v *view, i int) *Stat, withVar bool) {
 	scopes := []struct {
 		prefix string
 		idx    int
@@ -167,13 +169,13 @@ func statFeatures(fs *[]Feature, base, unit, what string, get func(a *Acc, i int
 	for _, sc := range scopes {
 		idx := sc.idx
 		*fs = append(*fs,
-			Feature{sc.prefix + base + "_min" + suffix, unit, "minimum " + what + " over " + sc.words + " (0 when none)", func(a *Acc, v *view) float64 { return get(a, idx).Min }},
-			Feature{sc.prefix + base + "_max" + suffix, unit, "maximum " + what + " over " + sc.words + " (0 when none)", func(a *Acc, v *view) float64 { return get(a, idx).Max }},
-			Feature{sc.prefix + base + "_mean" + suffix, unit, "mean " + what + " over " + sc.words + " (0 when none)", func(a *Acc, v *view) float64 { return get(a, idx).Mean }},
-			Feature{sc.prefix + base + "_std" + suffix, unit, "sample standard deviation √(Σ(x−mean)²/(n−1)) of " + what + " over " + sc.words + " (0 when n < 2)", func(a *Acc, v *view) float64 { return get(a, idx).Std() }},
+			Feature{sc.prefix + base + "_min" + suffix, unit, "minimum " + what + " over " + sc.words + " (0 when none)", func(a *Acc, v *view) float64 { return get(a, v, idx).Min }},
+			Feature{sc.prefix + base + "_max" + suffix, unit, "maximum " + what + " over " + sc.words + " (0 when none)", func(a *Acc, v *view) float64 { return get(a, v, idx).Max }},
+			Feature{sc.prefix + base + "_mean" + suffix, unit, "mean " + what + " over " + sc.words + " (0 when none)", func(a *Acc, v *view) float64 { return get(a, v, idx).Mean }},
+			Feature{sc.prefix + base + "_std" + suffix, unit, "sample standard deviation √(Σ(x−mean)²/(n−1)) of " + what + " over " + sc.words + " (0 when n < 2)", func(a *Acc, v *view) float64 { return get(a, v, idx).Std() }},
 		)
 		if withVar && idx == all {
-			*fs = append(*fs, Feature{sc.prefix + base + "_var", unit + "²", "sample variance Σ(x−mean)²/(n−1) of " + what + " over " + sc.words + " (0 when n < 2)", func(a *Acc, v *view) float64 { return get(a, idx).Var() }})
+			*fs = append(*fs, Feature{sc.prefix + base + "_var", unit + "²", "sample variance Σ(x−mean)²/(n−1) of " + what + " over " + sc.words + " (0 when n < 2)", func(a *Acc, v *view) float64 { return get(a, v, idx).Var() }})
 		}
 	}
 }
@@ -213,19 +215,19 @@ func NewSchema(earlyN int) (*Schema, error) {
 				if i >= len(a.early) {
 					return -1
 				}
-				return float64(a.early[i].dir)
+				return float64(a.early[i].dir())
 			}},
 			Feature{p + "size", "bytes", fmt.Sprintf("IP length of packet %d; −1 when the flow has fewer packets", i+1), func(a *Acc, v *view) float64 {
 				if i >= len(a.early) {
 					return -1
 				}
-				return float64(a.early[i].size)
+				return float64(a.early[i].size())
 			}},
 			Feature{p + "gap_s", "s", fmt.Sprintf("time from the previous packet to packet %d (0 for packet 1); −1 when the flow has fewer packets", i+1), func(a *Acc, v *view) float64 {
 				if i >= len(a.early) {
 					return -1
 				}
-				return sec(a.early[i].gap)
+				return sec(a.early[i].gap())
 			}},
 		)
 	}
@@ -276,6 +278,12 @@ func HashNames(names []string) string {
 // Fill writes a's features into dst (which must have length s.Len()).
 func (s *Schema) Fill(a *Acc, dst []float64) {
 	v := view{dur: sec(a.last - a.first), active: a.active}
+	for d := range 2 {
+		v.payLen[d] = a.payLen[d].stat(a.n[d])
+		v.ipLen[d] = a.ipLen[d].stat(a.n[d])
+	}
+	v.payLen[all] = Merge(v.payLen[fwd], v.payLen[bwd])
+	v.ipLen[all] = Merge(v.ipLen[fwd], v.ipLen[bwd])
 	if a.activeEnd > a.activeStart {
 		v.active.Add(sec(a.activeEnd - a.activeStart))
 	}

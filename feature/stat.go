@@ -46,3 +46,23 @@ func (s *Stat) Std() float64 { return math.Sqrt(s.Var()) }
 // Sum is N·Mean (exact for the integer series the meter feeds it, up to
 // float64 precision).
 func (s *Stat) Sum() float64 { return s.Mean * float64(s.N) }
+
+// Merge returns the summary of the two series together (Chan et al.'s
+// parallel form of Welford's algorithm).
+func Merge(a, b Stat) Stat {
+	if a.N == 0 {
+		return b
+	}
+	if b.N == 0 {
+		return a
+	}
+	n := a.N + b.N
+	d := b.Mean - a.Mean
+	return Stat{
+		N:    n,
+		Mean: a.Mean + d*float64(b.N)/float64(n),
+		M2:   a.M2 + b.M2 + d*d*float64(a.N)*float64(b.N)/float64(n),
+		Min:  min(a.Min, b.Min),
+		Max:  max(a.Max, b.Max),
+	}
+}

@@ -80,6 +80,9 @@ func (e *Entry[S]) Closed() EndReason { return e.closed }
 // the call returns, so copy what must be kept.
 type EmitFunc[S any] func(e *Entry[S], reason EndReason)
 
+// pageSize is the number of entries allocated at once.
+const pageSize = 1024
+
 const (
 	listOpen   = 0
 	listClosed = 1
@@ -93,7 +96,8 @@ type Table[S any] struct {
 	cfg    Config
 	reset  func(*S)
 	index  map[Key]int32
-	slots  []Entry[S]
+	pages  []*[pageSize]Entry[S] // entries live in fixed pages: growing never copies them
+	nslots int32
 	free   []int32
 	head   [2]int32 // oldest (least recently seen) flow of each list
 	tail   [2]int32
@@ -132,7 +136,7 @@ func (t *Table[S]) Lookup(m *packet.Meta, emit EmitFunc[S]) (*Entry[S], Dir) {
 	i, ok := t.index[k]
 	var e *Entry[S]
 	if ok {
-		e = &t.slots[i]
+		e = t.at(i)
 		syn := m.Proto == packet.ProtoTCP && m.TCPFlags&(packet.FlagSYN|packet.FlagACK) == packet.FlagSYN
 		switch {
 		case syn && (e.closed != Open || (e.finSeen[0] && e.finSeen[1])):
@@ -155,7 +159,7 @@ func (t *Table[S]) Lookup(m *packet.Meta, emit EmitFunc[S]) (*Entry[S], Dir) {
 	} else {
 		i = t.alloc()
 		t.index[k] = i
-		e = &t.slots[i]
+		e = t.at(i)
 		e.Key = k
 		e.prev, e.next = none, none
 		t.restart(i, m, srcLo)
@@ -178,7 +182,7 @@ func (t *Table[S]) Lookup(m *packet.Meta, emit EmitFunc[S]) (*Entry[S], Dir) {
 
 // restart makes slot i a fresh flow whose first packet is m.
 func (t *Table[S]) restart(i int32, m *packet.Meta, srcLo bool) {
-	e := &t.slots[i]
+	e := t.at(i)
 	t.reset(&e.State)
 	e.First, e.Last = m.Time, m.Time
 	e.closed = Open
@@ -215,7 +219,7 @@ func (t *Table[S]) trackTCP(i int32, e *Entry[S], m *packet.Meta, dir Dir) {
 }
 
 func (t *Table[S]) close(i int32, r EndReason) {
-	t.slots[i].closed = r
+	t.at(i).closed = r
 	t.unlink(i)
 	t.push(i, listClosed)
 }
@@ -228,7 +232,7 @@ func (t *Table[S]) Expire(now int64, emit EmitFunc[S]) {
 	}
 	now = t.now
 	for h := t.head[listOpen]; h != none; h = t.head[listOpen] {
-		e := &t.slots[h]
+		e := t.at(h)
 		if now-e.Last <= t.cfg.IdleTimeout {
 			break
 		}
@@ -239,7 +243,7 @@ func (t *Table[S]) Expire(now int64, emit EmitFunc[S]) {
 		t.remove(h, reason, emit)
 	}
 	for h := t.head[listClosed]; h != none; h = t.head[listClosed] {
-		e := &t.slots[h]
+		e := t.at(h)
 		if now-e.Last <= t.cfg.Linger {
 			break
 		}
@@ -260,13 +264,13 @@ func (t *Table[S]) Flush(r EndReason, emit EmitFunc[S]) {
 			h = h1
 		case h1 == none:
 			h = h0
-		case t.slots[h1].Last < t.slots[h0].Last:
+		case t.at(h1).Last < t.at(h0).Last:
 			h = h1
 		default:
 			h = h0
 		}
 		reason := r
-		if c := t.slots[h].closed; c != Open {
+		if c := t.at(h).closed; c != Open {
 			reason = c
 		}
 		t.remove(h, reason, emit)
@@ -274,7 +278,7 @@ func (t *Table[S]) Flush(r EndReason, emit EmitFunc[S]) {
 }
 
 func (t *Table[S]) remove(i int32, r EndReason, emit EmitFunc[S]) {
-	e := &t.slots[i]
+	e := t.at(i)
 	emit(e, r)
 	t.unlink(i)
 	delete(t.index, e.Key)
@@ -288,14 +292,19 @@ func (t *Table[S]) alloc() int32 {
 		t.free = t.free[:n-1]
 		return i
 	}
-	var zero Entry[S]
-	t.slots = append(t.slots, zero)
-	return int32(len(t.slots) - 1)
+	if int(t.nslots) == len(t.pages)*pageSize {
+		t.pages = append(t.pages, new([pageSize]Entry[S]))
+	}
+	t.nslots++
+	return t.nslots - 1
 }
+
+// at returns the entry in slot i.
+func (t *Table[S]) at(i int32) *Entry[S] { return &t.pages[i/pageSize][i%pageSize] }
 
 // touch moves slot i to the tail (most recently seen) of its list.
 func (t *Table[S]) touch(i int32) {
-	l := t.slots[i].list
+	l := t.at(i).list
 	if t.tail[l] == i {
 		return
 	}
@@ -304,10 +313,10 @@ func (t *Table[S]) touch(i int32) {
 }
 
 func (t *Table[S]) push(i int32, l uint8) {
-	e := &t.slots[i]
+	e := t.at(i)
 	e.list, e.prev, e.next = l, t.tail[l], none
 	if t.tail[l] != none {
-		t.slots[t.tail[l]].next = i
+		t.at(t.tail[l]).next = i
 	} else {
 		t.head[l] = i
 	}
@@ -315,15 +324,15 @@ func (t *Table[S]) push(i int32, l uint8) {
 }
 
 func (t *Table[S]) unlink(i int32) {
-	e := &t.slots[i]
+	e := t.at(i)
 	l := e.list
 	if e.prev != none {
-		t.slots[e.prev].next = e.next
+		t.at(e.prev).next = e.next
 	} else if t.head[l] == i {
 		t.head[l] = e.next
 	}
 	if e.next != none {
-		t.slots[e.next].prev = e.prev
+		t.at(e.next).prev = e.prev
 	} else if t.tail[l] == i {
 		t.tail[l] = e.prev
 	}

@@ -1,0 +1,83 @@
+package meter_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+
+	"github.com/flowmeter/flowmeter/capture"
+	"github.com/flowmeter/flowmeter/feature"
+	"github.com/flowmeter/flowmeter/flow"
+	"github.com/flowmeter/flowmeter/meter"
+	"github.com/flowmeter/flowmeter/sink/csv"
+	"io"
+	"net/netip"
+	"runtime"
+
+	"github.com/flowmeter/flowmeter/internal/packettest"
+	"github.com/flowmeter/flowmeter/packet"
+)
+
+// BenchmarkExtract meters a capture end to end into CSV (discarded): the
+// file named by $FLOWMETER_BENCH_PCAP (e.g. bench/out/big.pcap from
+// bench/run.sh), or the test fixtures.
+func BenchmarkExtract(b *testing.B) {
+	path := os.Getenv("FLOWMETER_BENCH_PCAP")
+	if path == "" {
+		path = "testdata/tcp_sessions.pcap"
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cols, _ := feature.Columns(feature.SetNative, schema, feature.Options{})
+	var packets int64
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		src, err := capture.NewReader(path, bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := csv.NewWriter(io.Discard, cols)
+		m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema}, w)
+		if err := m.Run(context.Background(), src, path); err != nil {
+			b.Fatal(err)
+		}
+		w.Close()
+		packets = m.Stats().Packets
+	}
+	b.ReportMetric(float64(packets)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// BenchmarkFlowMemory opens 100 000 TCP flows (a SYN and a SYN-ACK each,
+// all still open) and reports the live heap per open flow.
+func BenchmarkFlowMemory(b *testing.B) {
+	const n = 100000
+	var frames [][]byte
+	for i := 0; i < n; i++ {
+		c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), uint16(1024+i%60000))
+		tc := packettest.NewTCP(c, server, clock())
+		hs := tc.Handshake()
+		frames = append(frames, hs[0].Data, hs[1].Data)
+	}
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema}, &collector{})
+		var meta packet.Meta
+		for i, f := range frames {
+			meta.Time = t0.UnixNano() + int64(i)*1000
+			m.Packet(&meta, f, capture.Info{Time: meta.Time, CapLen: len(f), WireLen: len(f), Link: uint16(packet.LinkEthernet)})
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if m.Stats().MaxActive != n {
+			b.Fatalf("%d flows open", m.Stats().MaxActive)
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "bytes/flow")
+		runtime.KeepAlive(m)
+	}
+}
