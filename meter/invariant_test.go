@@ -194,4 +194,3 @@ func TestInvariantsDatasets(t *testing.T) {
 		checkInvariants(t, p)
 	}
 }
-
