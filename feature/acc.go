@@ -63,8 +63,8 @@ func (s *sizeStat) stat(n int64) Stat {
 }
 
 type bulk struct {
-	start, last int64 // current candidate bulk: start and latest packet time (start 0: none)
-	pkts, size  int64 // current candidate's packets and payload bytes
+	start, last int64 // current candidate bulk: start and latest payload packet time
+	pkts, size  int64 // current candidate's packets (0: none) and payload bytes
 	count       int64 // bulks completed (≥ BulkMinPackets packets)
 	totPkts     int64 // packets in bulks
 	totBytes    int64 // payload bytes in bulks
@@ -250,17 +250,14 @@ func (a *Acc) addTCP(m *packet.Meta, d flow.Dir, t int64) {
 func (a *Acc) addBulk(m *packet.Meta, d flow.Dir, t int64) {
 	b, o := &a.bulk[d], &a.bulk[1-d]
 	if o.last > b.start {
-		b.start = 0 // the other side sent data since this candidate began
+		b.pkts = 0 // the other side sent data since this candidate began
 	}
 	size := int64(m.PayloadLen)
 	if size <= 0 {
 		return
 	}
-	if b.start == 0 || t-b.last > BulkGap {
+	if b.pkts == 0 || t-b.last > BulkGap {
 		b.start, b.last, b.pkts, b.size = t, t, 1, size
-		if b.start == 0 { // a capture at time 0
-			b.start = 1
-		}
 		return
 	}
 	b.pkts++

@@ -1,0 +1,112 @@
+package feature_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/flowmeter/flowmeter/feature"
+	"github.com/flowmeter/flowmeter/flow"
+	"github.com/flowmeter/flowmeter/packet"
+)
+
+// A flow built by hand, with every derived value worked out on paper:
+//
+//	t (s)  dir  payload
+//	0.0    fwd  100
+//	0.5    fwd  200
+//	0.6    fwd  300
+//	0.7    fwd  400   ← 4th fwd payload packet within 1 s: one bulk of 1000 bytes over 0.7 s
+//	7.7    bwd    0   ← gap 7 s: active period 0.7 s ends, idle 7 s, subflow 2 starts
+//	8.2    bwd   50   ← last active period 0.5 s
+func TestHandComputedFlow(t *testing.T) {
+	s, err := feature.NewSchema(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		t   float64
+		dir flow.Dir
+		pay int
+	}{{0, flow.Forward, 100}, {0.5, flow.Forward, 200}, {0.6, flow.Forward, 300}, {0.7, flow.Forward, 400}, {7.7, flow.Backward, 0}, {8.2, flow.Backward, 50}}
+	var a feature.Acc
+	a.EarlyN = 2
+	for i, st := range steps {
+		m := packet.Meta{Time: int64(math.Round(st.t * 1e9)), Proto: packet.ProtoTCP, Version: 4, IPLen: 40 + st.pay,
+			L4HdrLen: 20, PayloadLen: st.pay, TCPFlags: packet.FlagACK | packet.FlagPSH, Seq: uint32(1 + 1000*i), Window: 100}
+		a.Add(&m, st.dir)
+	}
+	v := make([]float64, s.Len())
+	s.Fill(&a, v)
+	want := map[string]float64{
+		"duration_s": 8.2, "fwd_packets": 4, "bwd_packets": 2, "fwd_bytes": 1160, "bwd_bytes": 130,
+		"fwd_payload_bytes": 1000, "bwd_payload_bytes": 50, "fwd_header_bytes": 80, "bwd_header_bytes": 40,
+		"pkt_len_mean": 175, "pkt_len_var": 23750, "pkt_len_std": math.Sqrt(23750), "pkt_len_min": 0, "pkt_len_max": 400,
+		"fwd_pkt_len_mean": 250, "fwd_pkt_len_std": math.Sqrt(50000.0 / 3), "bwd_pkt_len_mean": 25,
+		"ip_len_mean": 215, "ip_len_std": math.Sqrt(23750),
+		"flow_iat_mean_s": 1.64, "flow_iat_min_s": 0.1, "flow_iat_max_s": 7, "fwd_iat_total_s": 0.7, "fwd_iat_mean_s": 0.7 / 3,
+		"bwd_iat_total_s": 0.5, "bwd_iat_max_s": 0.5,
+		"flow_bytes_per_s": 1290 / 8.2, "flow_payload_bytes_per_s": 1050 / 8.2, "flow_packets_per_s": 6 / 8.2,
+		"down_up_ratio": 0.5, "fwd_bulk_bytes_avg": 1000, "fwd_bulk_packets_avg": 4, "fwd_bulk_rate_avg": 1000 / 0.7,
+		"bwd_bulk_bytes_avg": 0, "subflows": 2, "subflow_fwd_packets": 2, "subflow_fwd_bytes": 500, "subflow_bwd_bytes": 25,
+		"active_mean_s": 0.6, "active_std_s": math.Sqrt(0.02), "active_max_s": 0.7, "active_min_s": 0.5,
+		"idle_mean_s": 7, "idle_std_s": 0, "psh_count": 6, "fwd_act_data_packets": 4, "bwd_act_data_packets": 1,
+		"fwd_init_win": 100, "bwd_init_win": 100, "fwd_header_len_min": 20, "fwd_retrans": 0,
+		"early_1_size": 140, "early_2_gap_s": 0.5, "early_2_dir": 0,
+	}
+	for name, w := range want {
+		i := s.Index(name)
+		if i < 0 {
+			t.Errorf("no feature %s", name)
+			continue
+		}
+		if math.Abs(v[i]-w) > 1e-9*math.Max(1, math.Abs(w)) {
+			t.Errorf("%s = %v, want %v", name, v[i], w)
+		}
+	}
+}
+
+func TestStatMerge(t *testing.T) {
+	xs := []float64{3, 1, 4, 1, 5, 9, 2, 6}
+	var all, a, b feature.Stat
+	for i, x := range xs {
+		all.Add(x)
+		if i < 3 {
+			a.Add(x)
+		} else {
+			b.Add(x)
+		}
+	}
+	m := feature.Merge(a, b)
+	if m.N != all.N || math.Abs(m.Mean-all.Mean) > 1e-12 || math.Abs(m.Var()-all.Var()) > 1e-12 || m.Min != 1 || m.Max != 9 {
+		t.Errorf("merge %+v, direct %+v", m, all)
+	}
+}
+
+func TestSchemaNames(t *testing.T) {
+	s, _ := feature.NewSchema(3)
+	if s.Names()[0] != "duration_s" || s.Index("early_3_gap_s") != s.Len()-1 || s.Index("nope") != -1 {
+		t.Errorf("schema order: %v", s.Names()[:3])
+	}
+	s8, _ := feature.NewSchema(8)
+	if s.Hash() == s8.Hash() {
+		t.Error("schemas with different early windows share a hash")
+	}
+	if _, err := feature.NewSchema(feature.MaxEarly + 1); err == nil {
+		t.Error("early window over the maximum accepted")
+	}
+}
+
+func TestAccNoAllocs(t *testing.T) {
+	var a feature.Acc
+	a.EarlyN = 8
+	m := packet.Meta{Proto: packet.ProtoTCP, Version: 4, IPLen: 60, L4HdrLen: 20, PayloadLen: 20, TCPFlags: packet.FlagACK}
+	a.Add(&m, flow.Forward) // sizes the early buffer
+	allocs := testing.AllocsPerRun(1000, func() {
+		m.Time += 1000
+		m.Seq += 20
+		a.Add(&m, flow.Backward)
+	})
+	if allocs != 0 {
+		t.Errorf("Add allocates %v times", allocs)
+	}
+}

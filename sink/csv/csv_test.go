@@ -1,0 +1,58 @@
+package csv_test
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"os"
+	"testing"
+
+	"github.com/flowmeter/flowmeter/feature"
+	"github.com/flowmeter/flowmeter/flow"
+	"github.com/flowmeter/flowmeter/sink/csv"
+)
+
+func record() *feature.Record {
+	return &feature.Record{ID: 0xABCDEF, Src: netip.MustParseAddrPort("10.0.0.1:1234"), Dst: netip.MustParseAddrPort("[2001:db8::1]:80"),
+		Proto: 6, Version: 4, First: 1e9, Last: 2.5e9, End: flow.EndFIN, Capture: `dir,with "comma".pcap`, Values: []float64{1.5, 0, -1}}
+}
+
+func Example() {
+	cols := []feature.Column{
+		{Name: "flow_id", Field: feature.FieldFlowID},
+		{Name: "src_ip", Field: feature.FieldSrcIP},
+		{Name: "end_reason", Field: feature.FieldEnd},
+		{Name: "duration_s", Field: feature.FieldFeature, Index: 0},
+		{Name: "duration_us", Field: feature.FieldFeature, Index: 0, Scale: 1e6},
+	}
+	w := csv.NewWriter(os.Stdout, cols)
+	w.Write(record())
+	w.Close()
+	// Output:
+	// flow_id,src_ip,end_reason,duration_s,duration_us
+	// 0000000000abcdef,10.0.0.1,fin,1.5,1500000
+}
+
+func TestQuoting(t *testing.T) {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b, []feature.Column{{Name: "capture", Field: feature.FieldCapture}, {Name: "x", Field: feature.FieldFeature, Index: 2}})
+	w.Write(record())
+	w.Close()
+	if got, want := b.String(), "capture,x\n\"dir,with \"\"comma\"\".pcap\",-1\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write(p []byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestStickyError(t *testing.T) {
+	w := csv.NewWriter(failWriter{}, []feature.Column{{Name: "x", Field: feature.FieldFeature}})
+	for i := 0; i < 10000; i++ {
+		w.Write(record())
+	}
+	if err := w.Close(); err == nil || err.Error() != "disk full" {
+		t.Errorf("Close = %v, want the write error", err)
+	}
+}
