@@ -111,6 +111,7 @@ type Acc struct {
 
 	synT, synAckT, ackT int64 // handshake times, 0 when not seen
 	vlan                uint16
+	unreachable         bool // an ICMP error quoted one of the flow's packets
 
 	early []earlyPkt
 }
@@ -280,6 +281,23 @@ func (a *Acc) First() int64 { return a.first }
 
 // Last is the time of the latest packet (after clamping), ns.
 func (a *Acc) Last() int64 { return a.last }
+
+// MarkUnreachable records that an ICMP error (unreachable, time exceeded…)
+// answered one of the flow's packets.
+func (a *Acc) MarkUnreachable() { a.unreachable = true }
+
+// Failed reports whether the flow failed: a TCP flow whose handshake did not
+// complete or that was reset before the responder sent any payload, any flow
+// answered by an ICMP error, and any other flow the responder never answered.
+func (a *Acc) Failed(proto uint8, end flow.EndReason) bool {
+	switch {
+	case a.unreachable:
+		return true
+	case proto == packet.ProtoTCP:
+		return a.ackT == 0 && a.payload[bwd] == 0 || end == flow.EndRST && a.payload[bwd] == 0
+	}
+	return a.n[bwd] == 0
+}
 
 // VLAN is the outermost VLAN ID of the flow's first packet (0: untagged).
 func (a *Acc) VLAN() uint16 { return a.vlan }

@@ -2,6 +2,7 @@ package feature_test
 
 import (
 	"math"
+	"net/netip"
 	"testing"
 
 	"github.com/flowmeter/flowmeter/feature"
@@ -36,7 +37,7 @@ func TestHandComputedFlow(t *testing.T) {
 		a.Add(&m, st.dir)
 	}
 	v := make([]float64, s.Len())
-	s.Fill(&a, v)
+	s.Fill(&a, &feature.ContextValues{}, v)
 	want := map[string]float64{
 		"duration_s": 8.2, "fwd_packets": 4, "bwd_packets": 2, "fwd_bytes": 1160, "bwd_bytes": 130,
 		"fwd_payload_bytes": 1000, "bwd_payload_bytes": 50, "fwd_header_bytes": 80, "bwd_header_bytes": 40,
@@ -108,5 +109,40 @@ func TestAccNoAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Add allocates %v times", allocs)
+	}
+}
+
+func TestContext(t *testing.T) {
+	c := feature.NewContext(feature.ContextConfig{Window: 10e9, Flows: 3, MaxHosts: 100})
+	att := netip.MustParseAddrPort("10.0.0.66:40000")
+	var v feature.ContextValues
+	for i := 0; i < 5; i++ { // 5 probes to 5 ports of one host, 1 s apart, all failed
+		v = c.Observe(att, netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(20+i)), 6, int64(i)*1e9, true)
+	}
+	// the ring holds 3 earlier flows, plus this one
+	if v[feature.CtxSrcFlows] != 4 || v[feature.CtxSrcDstPorts] != 4 || v[feature.CtxSrcDstHosts] != 1 || v[feature.CtxSrcFailed] != 1 || v[feature.CtxSrcRate] != 0.4 {
+		t.Errorf("src context %v", v)
+	}
+	if v[feature.CtxDstFlows] != 4 || v[feature.CtxDstSrcHosts] != 1 || v[feature.CtxSvcFlows] != 1 {
+		t.Errorf("dst/svc context %v", v)
+	}
+	// 30 s later the window is empty again
+	for i := 0; i < 10; i++ {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 1000)
+		v = c.Observe(src, netip.MustParseAddrPort("10.0.0.1:80"), 6, 40e9+int64(i), false)
+	}
+	if v[feature.CtxDstFlows] != 4 || v[feature.CtxDstSrcHosts] != 4 || v[feature.CtxSvcFailed] != 0 || v[feature.CtxSrcFlows] != 1 {
+		t.Errorf("after the window: %v", v)
+	}
+}
+
+func TestContextBounded(t *testing.T) {
+	c := feature.NewContext(feature.ContextConfig{Window: 10e9, Flows: 3, MaxHosts: 50})
+	for i := 0; i < 5000; i++ { // a spoofed flood: every flow from a new host
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), 1000)
+		c.Observe(src, netip.MustParseAddrPort("10.0.0.1:80"), 6, int64(i)*1e6, true)
+		if c.Len() > 50 {
+			t.Fatalf("%d hosts and services remembered, bound 50", c.Len())
+		}
 	}
 }

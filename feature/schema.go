@@ -22,6 +22,7 @@ type view struct {
 	active Stat    // active periods including the last, open one
 	payLen [3]Stat // fwd, bwd, all
 	ipLen  [3]Stat
+	ctx    *ContextValues
 }
 
 func sec(ns int64) float64 { return float64(ns) / 1e9 }
@@ -123,6 +124,12 @@ func buildFixed() []Feature {
 	add("out_of_order", "packets", "packets whose timestamp was earlier than the flow's latest; their time is taken as the latest (so no gap is negative)", func(a *Acc, v *view) float64 { return float64(a.ooo) })
 	add("icmp_type", "1", "ICMP/ICMPv6 type of the first ICMP packet; −1 for other protocols", func(a *Acc, v *view) float64 { return float64(a.icmpType) })
 	add("icmp_code", "1", "ICMP/ICMPv6 code of the first ICMP packet; −1 for other protocols", func(a *Acc, v *view) float64 { return float64(a.icmpCode) })
+	add("icmp_unreachable", "flag", "1 when an ICMP error (destination unreachable, time exceeded, parameter problem; ICMPv6 errors) quoted a packet of this flow, else 0", func(a *Acc, v *view) float64 {
+		if a.unreachable {
+			return 1
+		}
+		return 0
+	})
 	add("tcp_synack_s", "s", "time from the first SYN to the first SYN-ACK after it; 0 when either is missing", func(a *Acc, v *view) float64 {
 		if a.synAckT == 0 {
 			return 0
@@ -189,8 +196,9 @@ func periodFeatures(fs *[]Feature, base, what string, get func(a *Acc, v *view) 
 	)
 }
 
-// Schema is the ordered list of a record's numeric features: the fixed ones,
-// then the early-flow features of the first EarlyN packets. The same Schema
+// Schema is the ordered list of a record's numeric features: the per-flow
+// ones, the context ones, then the early-flow features of the first EarlyN
+// packets. The same Schema
 // drives the CSV header, the JSON keys and the model input.
 type Schema struct {
 	EarlyN   int
@@ -207,6 +215,10 @@ func NewSchema(earlyN int) (*Schema, error) {
 		return nil, fmt.Errorf("early-flow window %d out of range 0..%d", earlyN, MaxEarly)
 	}
 	s := &Schema{EarlyN: earlyN, Features: append([]Feature(nil), fixed...)}
+	for i, c := range contextFeatures {
+		i := i
+		s.Features = append(s.Features, Feature{c.name, c.unit, c.formula, func(a *Acc, v *view) float64 { return v.ctx[i] }})
+	}
 	for i := 0; i < earlyN; i++ {
 		i := i
 		p := fmt.Sprintf("early_%d_", i+1)
@@ -275,9 +287,10 @@ func HashNames(names []string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// Fill writes a's features into dst (which must have length s.Len()).
-func (s *Schema) Fill(a *Acc, dst []float64) {
-	v := view{dur: sec(a.last - a.first), active: a.active}
+// Fill writes a's features, with its context ctx, into dst (which must have
+// length s.Len()).
+func (s *Schema) Fill(a *Acc, ctx *ContextValues, dst []float64) {
+	v := view{dur: sec(a.last - a.first), active: a.active, ctx: ctx}
 	for d := range 2 {
 		v.payLen[d] = a.payLen[d].stat(a.n[d])
 		v.ipLen[d] = a.ipLen[d].stat(a.n[d])

@@ -45,13 +45,23 @@ func (d Dir) String() string {
 // KeyOf returns the canonical key of m and whether m's source is the key's
 // low endpoint.
 func KeyOf(m *packet.Meta) (k Key, srcIsLo bool) {
-	c := bytes.Compare(m.Src[:], m.Dst[:])
-	srcIsLo = c < 0 || (c == 0 && m.SrcPort <= m.DstPort)
-	k.proto, k.version = m.Proto, m.Version
+	return makeKey(&m.Src, &m.Dst, m.SrcPort, m.DstPort, m.Proto, m.Version)
+}
+
+// TupleKey returns the canonical key of a 5-tuple quoted in an ICMP error.
+func TupleKey(t *packet.Tuple) Key {
+	k, _ := makeKey(&t.Src, &t.Dst, t.SrcPort, t.DstPort, t.Proto, t.Version)
+	return k
+}
+
+func makeKey(src, dst *[16]byte, sp, dp uint16, proto, version uint8) (k Key, srcIsLo bool) {
+	c := bytes.Compare(src[:], dst[:])
+	srcIsLo = c < 0 || (c == 0 && sp <= dp)
+	k.proto, k.version = proto, version
 	if srcIsLo {
-		k.lo, k.hi, k.loPort, k.hiPort = m.Src, m.Dst, m.SrcPort, m.DstPort
+		k.lo, k.hi, k.loPort, k.hiPort = *src, *dst, sp, dp
 	} else {
-		k.lo, k.hi, k.loPort, k.hiPort = m.Dst, m.Src, m.DstPort, m.SrcPort
+		k.lo, k.hi, k.loPort, k.hiPort = *dst, *src, dp, sp
 	}
 	return k, srcIsLo
 }

@@ -180,6 +180,15 @@ func (t *Table[S]) Lookup(m *packet.Meta, emit EmitFunc[S]) (*Entry[S], Dir) {
 	return e, dir
 }
 
+// Find returns the open flow with key k, or nil. It does not touch the
+// flow's times.
+func (t *Table[S]) Find(k Key) *Entry[S] {
+	if i, ok := t.index[k]; ok {
+		return t.at(i)
+	}
+	return nil
+}
+
 // restart makes slot i a fresh flow whose first packet is m.
 func (t *Table[S]) restart(i int32, m *packet.Meta, srcLo bool) {
 	e := t.at(i)

@@ -33,8 +33,9 @@ type Sink interface {
 
 // Config configures a Meter.
 type Config struct {
-	Flow   flow.Config
-	Schema *feature.Schema
+	Flow    flow.Config
+	Context feature.ContextConfig
+	Schema  *feature.Schema
 	// Progress, when set, receives a progress line (ending in '\r') about
 	// twice a second of wall time. Leave nil when output is not a terminal.
 	Progress io.Writer
@@ -72,6 +73,7 @@ type Meter struct {
 	cfg     Config
 	sinks   []Sink
 	table   *flow.Table[feature.Acc]
+	ctx     *feature.Context
 	frags   flow.Fragments
 	stats   Stats
 	rec     feature.Record
@@ -91,6 +93,11 @@ func New(cfg Config, sinks ...Sink) *Meter {
 		a.EarlyN = early
 	})
 	m.rec.Values = make([]float64, cfg.Schema.Len())
+	if cfg.Context.Window == 0 {
+		cfg.Context = feature.DefaultContext
+		m.cfg.Context = cfg.Context
+	}
+	m.ctx = feature.NewContext(cfg.Context)
 	m.emitFn = m.emit
 	return m
 }
@@ -198,6 +205,11 @@ func (m *Meter) Packet(meta *packet.Meta, data []byte, info capture.Info) {
 	m.table.Expire(meta.Time, m.emitFn)
 	e, dir := m.table.Lookup(meta, m.emitFn)
 	e.State.Add(meta, dir)
+	if meta.ICMPError {
+		if orig := m.table.Find(flow.TupleKey(&meta.Inner)); orig != nil {
+			orig.State.MarkUnreachable()
+		}
+	}
 	if n := m.table.Len(); n > m.stats.MaxActive {
 		m.stats.MaxActive = n
 	}
@@ -221,7 +233,8 @@ func (m *Meter) emit(e *flow.Entry[feature.Acc], reason flow.EndReason) {
 	r.End = reason
 	r.Capture = m.capture
 	r.Label, r.Category, r.Score, r.Verdict = "", "", 0, ""
-	m.cfg.Schema.Fill(a, r.Values)
+	cv := m.ctx.Observe(r.Src, r.Dst, r.Proto, r.First, a.Failed(r.Proto, reason))
+	m.cfg.Schema.Fill(a, &cv, r.Values)
 	if m.cfg.Decorate != nil {
 		m.cfg.Decorate(r)
 	}

@@ -308,9 +308,60 @@ func (m *Meta) decodeL4(b []byte, payload int) Reason {
 			m.ICMPCode = b[1]
 		}
 		m.L4HdrLen = min(8, payload)
+		if len(b) > 8 && isICMPError(m.Proto, m.ICMPType) {
+			m.ICMPError = decodeQuoted(&m.Inner, b[8:])
+		}
 	default:
 		m.L4HdrLen = 0
 	}
 	m.PayloadLen = payload - m.L4HdrLen
 	return OK
+}
+
+func isICMPError(proto, typ uint8) bool {
+	if proto == ProtoICMP {
+		return typ == 3 || typ == 11 || typ == 12
+	}
+	return typ >= 1 && typ <= 4 // ICMPv6 errors
+}
+
+// decodeQuoted reads the IP header and the first 4 transport bytes (the
+// ports) of the packet quoted in an ICMP error.
+func decodeQuoted(t *Tuple, b []byte) bool {
+	if len(b) < 1 {
+		return false
+	}
+	var l4 []byte
+	switch b[0] >> 4 {
+	case 4:
+		if len(b) < 20 {
+			return false
+		}
+		ihl := int(b[0]&0x0F) * 4
+		if ihl < 20 || len(b) < ihl {
+			return false
+		}
+		t.Version, t.Proto = 4, b[9]
+		copy(t.Src[:4], b[12:16])
+		copy(t.Dst[:4], b[16:20])
+		l4 = b[ihl:]
+	case 6:
+		if len(b) < 40 {
+			return false
+		}
+		t.Version, t.Proto = 6, b[6]
+		copy(t.Src[:], b[8:24])
+		copy(t.Dst[:], b[24:40])
+		l4 = b[40:]
+	default:
+		return false
+	}
+	if t.Proto == ProtoTCP || t.Proto == ProtoUDP {
+		if len(l4) < 4 {
+			return false
+		}
+		t.SrcPort = binary.BigEndian.Uint16(l4[0:2])
+		t.DstPort = binary.BigEndian.Uint16(l4[2:4])
+	}
+	return true
 }

@@ -121,6 +121,13 @@ type Meta struct {
 
 	ICMPType, ICMPCode uint8
 
+	// An ICMP error (destination unreachable, time exceeded, packet too
+	// big, parameter problem) quotes the header of the packet that caused
+	// it. Inner holds that packet's 5-tuple, so the meter can mark the flow
+	// it belongs to as failed.
+	ICMPError bool
+	Inner     Tuple
+
 	// Fragments. A first fragment (offset 0, more fragments) has its
 	// transport header; later fragments have none and Frag is set with
 	// FragOffset > 0.
@@ -132,3 +139,10 @@ type Meta struct {
 
 // IsIPv4 reports whether the packet is IPv4.
 func (m *Meta) IsIPv4() bool { return m.Version == 4 }
+
+// Tuple is a 5-tuple quoted inside an ICMP error.
+type Tuple struct {
+	Src, Dst         [16]byte
+	SrcPort, DstPort uint16
+	Proto, Version   uint8
+}

@@ -32,6 +32,8 @@ type meterFlags struct {
 	active   time.Duration
 	linger   time.Duration
 	early    int
+	ctxWin   time.Duration
+	ctxFlows int
 	quiet    bool
 	progress string
 }
@@ -43,6 +45,8 @@ func (f *meterFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.active, "active-timeout", time.Duration(flow.DefaultConfig.ActiveTimeout), "cut a flow that lasts this long (it goes on in a new record)")
 	fs.DurationVar(&f.linger, "linger", time.Duration(flow.DefaultConfig.Linger), "keep a closed TCP flow this long for trailing packets")
 	fs.IntVar(&f.early, "early", 8, fmt.Sprintf("early-flow features for the first `N` packets (0..%d)", feature.MaxEarly))
+	fs.DurationVar(&f.ctxWin, "ctx-window", time.Duration(feature.DefaultContext.Window), "context features: window before each flow's start")
+	fs.IntVar(&f.ctxFlows, "ctx-flows", feature.DefaultContext.Flows, "context features: most recent flows kept per host and per service")
 	fs.BoolVar(&f.quiet, "q", false, "no summary on stderr")
 	fs.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (when a terminal), always, never")
 }
@@ -152,8 +156,13 @@ func (f *meterFlags) prepare(fs *flag.FlagSet, stderr io.Writer) (*meterRun, err
 	if err != nil {
 		return nil, err
 	}
+	if f.ctxWin <= 0 || f.ctxFlows <= 0 {
+		return nil, fmt.Errorf("%w: -ctx-window and -ctx-flows must be positive", errUsage)
+	}
+	cc := feature.DefaultContext
+	cc.Window, cc.Flows = int64(f.ctxWin), f.ctxFlows
 	return &meterRun{paths: paths, skipped: skipped, schema: schema,
-		cfg: meter.Config{Flow: fc, Schema: schema, Progress: pw}}, nil
+		cfg: meter.Config{Flow: fc, Context: cc, Schema: schema, Progress: pw}}, nil
 }
 
 func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) error {
