@@ -12,6 +12,7 @@ import (
 	"github.com/flowmeter/flowmeter/capture"
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/flow"
+	"github.com/flowmeter/flowmeter/label"
 	"github.com/flowmeter/flowmeter/meter"
 	"github.com/flowmeter/flowmeter/packet"
 	"github.com/flowmeter/flowmeter/sink/csv"
@@ -34,6 +35,7 @@ type meterFlags struct {
 	early    int
 	ctxWin   time.Duration
 	ctxFlows int
+	labels   string
 	quiet    bool
 	progress string
 }
@@ -47,6 +49,7 @@ func (f *meterFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.early, "early", 8, fmt.Sprintf("early-flow features for the first `N` packets (0..%d)", feature.MaxEarly))
 	fs.DurationVar(&f.ctxWin, "ctx-window", time.Duration(feature.DefaultContext.Window), "context features: window before each flow's start")
 	fs.IntVar(&f.ctxFlows, "ctx-flows", feature.DefaultContext.Flows, "context features: most recent flows kept per host and per service")
+	fs.StringVar(&f.labels, "labels", "", "label flows with the rules in this CSV `FILE` (docs/labels.md); adds label and category columns")
 	fs.BoolVar(&f.quiet, "q", false, "no summary on stderr")
 	fs.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (when a terminal), always, never")
 }
@@ -130,6 +133,7 @@ type meterRun struct {
 	skipped []string
 	schema  *feature.Schema
 	cfg     meter.Config
+	rules   *label.Rules // nil without --labels
 }
 
 func (f *meterFlags) prepare(fs *flag.FlagSet, stderr io.Writer) (*meterRun, error) {
@@ -161,8 +165,15 @@ func (f *meterFlags) prepare(fs *flag.FlagSet, stderr io.Writer) (*meterRun, err
 	}
 	cc := feature.DefaultContext
 	cc.Window, cc.Flows = int64(f.ctxWin), f.ctxFlows
-	return &meterRun{paths: paths, skipped: skipped, schema: schema,
-		cfg: meter.Config{Flow: fc, Context: cc, Schema: schema, Progress: pw}}, nil
+	r := &meterRun{paths: paths, skipped: skipped, schema: schema,
+		cfg: meter.Config{Flow: fc, Context: cc, Schema: schema, Progress: pw}}
+	if f.labels != "" {
+		if r.rules, err = label.Load(f.labels); err != nil {
+			return nil, err
+		}
+		r.cfg.Decorate = r.rules.Label
+	}
+	return r, nil
 }
 
 func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -181,7 +192,7 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	cols, err := feature.Columns(f.columns, r.schema, feature.Options{})
+	cols, err := feature.Columns(f.columns, r.schema, feature.Options{Labels: r.rules != nil})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
