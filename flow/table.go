@@ -261,13 +261,15 @@ func (t *Table[S]) Expire(now int64, emit EmitFunc[S]) {
 }
 
 // Flush ends every flow, least recently seen first, with reason r (or the
-// TCP close reason of a closed flow).
+// TCP close reason of a closed flow), and forgets the clock: the next packet,
+// however old, starts a new timeline (the next input file).
 func (t *Table[S]) Flush(r EndReason, emit EmitFunc[S]) {
 	for {
 		h0, h1 := t.head[listOpen], t.head[listClosed]
 		var h int32
 		switch {
 		case h0 == none && h1 == none:
+			t.now = 0 // an empty table has no timeline: the next input starts its own
 			return
 		case h0 == none:
 			h = h1

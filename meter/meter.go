@@ -152,9 +152,11 @@ func (m *Meter) runFile(ctx context.Context, path string) error {
 }
 
 // Run meters every packet of src, then ends the flows still open with
-// end_reason eof. name is recorded as each record's capture.
+// end_reason eof. name is recorded as each record's capture. The flow table's
+// clock and the context features start afresh for each source.
 func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error {
 	m.capture = name
+	m.ctx = feature.NewContext(m.cfg.Context) // each input has its own timeline
 	var meta packet.Meta
 	var rerr error
 	for n := 0; ; n++ {

@@ -39,6 +39,7 @@ const usage = `usage: flowmeter COMMAND [flags] [args]
 
 commands:
   extract    read captures and write one record per flow (CSV or JSON lines)
+  train      train a model on labelled flows (grouped cross-validation)
   features   print the feature schema (name, unit, formula)
 
 Run 'flowmeter COMMAND -h' for the flags of a command.
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runExtract(ctx, rest, stdout, stderr)
 	case "features":
 		return runFeatures(rest, stdout, stderr)
+	case "train":
+		return runTrain(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/flowmeter/flowmeter/feature"
+	"github.com/flowmeter/flowmeter/meter"
+	"github.com/flowmeter/flowmeter/model"
+	"github.com/flowmeter/flowmeter/model/train"
+)
+
+// datasetFlags are shared by train and evaluate: where labelled flows come
+// from.
+type datasetFlags struct {
+	meterFlags
+	cap  int
+	seed uint64
+}
+
+func (f *datasetFlags) register(fs *flag.FlagSet) {
+	f.meterFlags.register(fs)
+	fs.IntVar(&f.cap, "cap", 2000, "take at most `N` flows from any one capture (a uniform sample); 0: all")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed for sampling, folds and validation splits")
+}
+
+// loadDataset reads labelled flows: CSV files written by `extract --labels`,
+// or captures (files, directories) metered here with --labels.
+func (f *datasetFlags) loadDataset(ctx context.Context, fs *flag.FlagSet, early int, stderr io.Writer) (*train.Dataset, []string, error) {
+	args := fs.Args()
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, "flowmeter %s: no input (labelled CSV files, or captures with --labels)\n", fs.Name())
+		return nil, nil, errUsage
+	}
+	var csvs, captures []string
+	for _, a := range args {
+		if strings.HasSuffix(strings.ToLower(a), ".csv") {
+			csvs = append(csvs, a)
+		} else {
+			captures = append(captures, a)
+		}
+	}
+	if len(captures) > 0 && f.labels == "" {
+		return nil, nil, fmt.Errorf("%w: captures need --labels RULES (or give CSV files from `flowmeter extract --labels`)", errUsage)
+	}
+	if early < 0 {
+		early = f.early
+		if len(csvs) > 0 {
+			n, err := train.EarlyOfCSV(csvs[0])
+			if err != nil {
+				return nil, nil, err
+			}
+			early = n
+		}
+	}
+	schema, err := feature.NewSchema(early)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	b := train.NewBuilder(schema, f.cap, f.seed)
+	for _, c := range csvs {
+		if err := b.ReadCSV(c); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(captures) > 0 {
+		f.early = early
+		sub := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+		sub.Parse(captures)
+		r, err := f.prepare(sub, stderr)
+		if err != nil {
+			return nil, nil, err
+		}
+		m := meter.New(r.cfg, b)
+		if err := m.RunFiles(ctx, r.paths); err != nil {
+			return nil, nil, err
+		}
+		if !f.quiet {
+			st := m.Stats()
+			fmt.Fprintf(stderr, "flowmeter: metered %d files, %d packets, %d flows\n", st.Files, st.Packets, st.Flows)
+		}
+	}
+	return b.Dataset(), args, nil
+}
+
+func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f datasetFlags
+	f.register(fs)
+	cfg := train.DefaultConfig
+	out := fs.String("model", "", "write the model to `FILE` (required)")
+	fs.StringVar(&cfg.Approach, "algorithm", train.ApproachGBDT, "gbdt (boosted trees), logreg (logistic regression), or seed (the original FlowMeter's 33 features with logistic regression)")
+	fs.IntVar(&cfg.Folds, "folds", cfg.Folds, "grouped cross-validation folds (by capture); 0: none")
+	fs.Float64Var(&cfg.TargetFPR, "target-fpr", cfg.TargetFPR, "choose the threshold that flags at most this share of benign flows out of fold")
+	fs.IntVar(&cfg.GBDT.Rounds, "rounds", cfg.GBDT.Rounds, "gbdt: most trees")
+	fs.IntVar(&cfg.GBDT.Depth, "depth", cfg.GBDT.Depth, "gbdt: tree depth")
+	fs.Float64Var(&cfg.GBDT.LearningRate, "learning-rate", cfg.GBDT.LearningRate, "gbdt: shrinkage")
+	fs.IntVar(&cfg.GBDT.EarlyStop, "early-stop", cfg.GBDT.EarlyStop, "gbdt: stop after N rounds without a better validation loss on held-out captures (0: off)")
+	fs.Float64Var(&cfg.LogReg.L2, "l2", cfg.LogReg.L2, "logreg: L2 penalty")
+	site := fs.Bool("site-features", false, "also use "+strings.Join(train.SiteFeatures, ", ")+" (they identify the capture site)")
+	compare := fs.Bool("compare", false, "cross-validate gbdt, logreg and seed on the same folds and print a table")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: flowmeter train -model FILE [flags] LABELLED.csv... | --labels RULES CAPTURES...\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		fmt.Fprintln(stderr, "flowmeter train: -model FILE is required")
+		return errUsage
+	}
+	if *site {
+		cfg.Exclude = nil
+	}
+	cfg.Seed = f.seed
+	d, inputs, err := f.loadDataset(ctx, fs, -1, stderr)
+	if err != nil {
+		return err
+	}
+	benign, mal := d.Counts()
+	fmt.Fprintf(stdout, "training data: %d flows (%d benign, %d malicious) from %d captures, at most %d per capture\n",
+		d.Len(), benign, mal, countGroups(d), f.cap)
+	if *compare {
+		if err := compareApproaches(d, cfg, stdout); err != nil {
+			return err
+		}
+	}
+	var metrics *model.Metrics
+	threshold := 0.5
+	if cfg.Folds > 1 {
+		fold := train.GroupFolds(d, cfg.Folds, cfg.Seed)
+		oof, err := train.CrossValidate(d, cfg, fold)
+		if err != nil {
+			return err
+		}
+		threshold = model.ThresholdAtFPR(oof, d.Y, cfg.TargetFPR)
+		mm := model.Evaluate(oof, d.Y, d.Cat, threshold)
+		metrics = &mm
+		fmt.Fprintf(stdout, "\n%d-fold cross-validation grouped by capture (out-of-fold scores), %s:\n", cfg.Folds, cfg.Approach)
+		mm.Write(stdout)
+	}
+	m, importance, err := train.Fit(d, cfg)
+	if err != nil {
+		return err
+	}
+	m.Threshold = threshold
+	m.Training = &model.Training{
+		Command: "flowmeter train " + strings.Join(args, " "),
+		Data:    inputs,
+		Flows:   map[string]int{"benign": benign, "malicious": mal},
+		Metrics: metrics,
+	}
+	m.Training.Importance = topImportance(m.Inputs, importance, 25)
+	fmt.Fprintf(stdout, "\nthe model leans most on:\n")
+	for _, kv := range sortedImportance(m.Training.Importance) {
+		fmt.Fprintf(stdout, "  %-28s %.4f\n", kv.name, kv.v)
+	}
+	fh, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	if err := m.Save(fh); err != nil {
+		fh.Close()
+		return err
+	}
+	if err := fh.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwrote %s: %s, %d inputs, threshold %.6g\n", *out, m.Algorithm, len(m.Inputs), m.Threshold)
+	return nil
+}
+
+func countGroups(d *train.Dataset) int {
+	seen := map[string]bool{}
+	for _, g := range d.Group {
+		seen[g] = true
+	}
+	return len(seen)
+}
+
+type kv struct {
+	name string
+	v    float64
+}
+
+func sortedImportance(m map[string]float64) []kv {
+	var out []kv
+	for k, v := range m {
+		out = append(out, kv{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].v != out[j].v {
+			return out[i].v > out[j].v
+		}
+		return out[i].name < out[j].name
+	})
+	return out
+}
+
+// topImportance normalises importances to sum 1 and keeps the n largest.
+func topImportance(names []string, imp []float64, n int) map[string]float64 {
+	var total float64
+	for _, v := range imp {
+		total += v
+	}
+	all := make([]kv, len(names))
+	for i, name := range names {
+		v := 0.0
+		if total > 0 {
+			v = imp[i] / total
+		}
+		all[i] = kv{name, v}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v || all[i].v == all[j].v && all[i].name < all[j].name })
+	out := map[string]float64{}
+	for _, e := range all[:min(n, len(all))] {
+		out[e.name] = e.v
+	}
+	return out
+}
+
+// compareApproaches cross-validates every approach on the same folds.
+func compareApproaches(d *train.Dataset, cfg train.Config, w io.Writer) error {
+	folds := cfg.Folds
+	if folds < 2 {
+		folds = 5
+	}
+	fold := train.GroupFolds(d, folds, cfg.Seed)
+	fmt.Fprintf(w, "\n%d-fold cross-validation grouped by capture, same folds for every approach; threshold chosen out of fold at %.1f %% FPR\n\n", folds, 100*cfg.TargetFPR)
+	fmt.Fprintf(w, "| approach | inputs | precision | recall | F1 | FPR | ROC AUC | PR AUC | recall at 1 %% FPR |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, a := range []string{train.ApproachSeed, train.ApproachLogReg, train.ApproachGBDT} {
+		c := cfg
+		c.Approach, c.Folds = a, folds
+		oof, err := train.CrossValidate(d, c, fold)
+		if err != nil {
+			return err
+		}
+		t := model.ThresholdAtFPR(oof, d.Y, cfg.TargetFPR)
+		m := model.Evaluate(oof, d.Y, nil, t)
+		fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.3f | %.4f | %.3f | %.3f | %.3f |\n", a, len(train.Inputs(d.Schema, a, c.Exclude)),
+			m.Precision, m.Recall, m.F1, m.FPR, m.ROCAUC, m.PRAUC, m.RecallAt1FPR)
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+package model
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Metrics are a classifier's results on labelled flows at one threshold.
+// Positive means malicious.
+type Metrics struct {
+	Threshold    float64 `json:"threshold"`
+	TP           int     `json:"tp"`
+	FP           int     `json:"fp"`
+	TN           int     `json:"tn"`
+	FN           int     `json:"fn"`
+	Precision    float64 `json:"precision"`
+	Recall       float64 `json:"recall"`
+	F1           float64 `json:"f1"`
+	FPR          float64 `json:"fpr"`
+	ROCAUC       float64 `json:"roc_auc"`
+	PRAUC        float64 `json:"pr_auc"`        // average precision
+	RecallAt1FPR float64 `json:"recall_at_1fpr"` // recall at the threshold that flags 1 % of benign flows
+	Categories   []CategoryRecall `json:"categories,omitempty"`
+}
+
+// CategoryRecall is the share of a category's flows flagged (for benign
+// categories, that share is their false-positive rate).
+type CategoryRecall struct {
+	Category string  `json:"category"`
+	Label    string  `json:"label"`
+	Flows    int     `json:"flows"`
+	Flagged  int     `json:"flagged"`
+	Rate     float64 `json:"rate"`
+}
+
+func div(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// Evaluate computes the metrics of scores against labels (true: malicious)
+// at threshold t. cats, when not nil, gives each flow's category.
+func Evaluate(scores []float64, labels []bool, cats []string, t float64) Metrics {
+	m := Metrics{Threshold: t}
+	type catKey struct{ cat, label string }
+	per := map[catKey]*CategoryRecall{}
+	for i, s := range scores {
+		flagged := s >= t
+		switch {
+		case labels[i] && flagged:
+			m.TP++
+		case labels[i]:
+			m.FN++
+		case flagged:
+			m.FP++
+		default:
+			m.TN++
+		}
+		if cats != nil {
+			lab := VerdictBenign
+			if labels[i] {
+				lab = VerdictMalicious
+			}
+			k := catKey{cats[i], lab}
+			c := per[k]
+			if c == nil {
+				c = &CategoryRecall{Category: cats[i], Label: lab}
+				per[k] = c
+			}
+			c.Flows++
+			if flagged {
+				c.Flagged++
+			}
+		}
+	}
+	m.Precision = div(float64(m.TP), float64(m.TP+m.FP))
+	m.Recall = div(float64(m.TP), float64(m.TP+m.FN))
+	m.F1 = div(2*m.Precision*m.Recall, m.Precision+m.Recall)
+	m.FPR = div(float64(m.FP), float64(m.FP+m.TN))
+	m.ROCAUC, m.PRAUC = aucs(scores, labels)
+	m.RecallAt1FPR = RecallAtFPR(scores, labels, 0.01)
+	for _, c := range per {
+		c.Rate = div(float64(c.Flagged), float64(c.Flows))
+		m.Categories = append(m.Categories, *c)
+	}
+	sort.Slice(m.Categories, func(i, j int) bool {
+		a, b := m.Categories[i], m.Categories[j]
+		if a.Label != b.Label {
+			return a.Label > b.Label // malicious first
+		}
+		return a.Category < b.Category
+	})
+	return m
+}
+
+// aucs returns the area under the ROC curve (ties count half) and the
+// average precision.
+func aucs(scores []float64, labels []bool) (roc, ap float64) {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+	var pos, neg float64
+	for _, l := range labels {
+		if l {
+			pos++
+		} else {
+			neg++
+		}
+	}
+	if pos == 0 || neg == 0 {
+		return 0, 0
+	}
+	var tp, fp, prevTP, prevFP float64
+	for i := 0; i < len(idx); {
+		j := i
+		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
+			if labels[idx[j]] {
+				tp++
+			} else {
+				fp++
+			}
+			j++
+		}
+		roc += (fp - prevFP) / neg * (tp + prevTP) / 2 / pos
+		ap += (tp - prevTP) / pos * tp / (tp + fp)
+		prevTP, prevFP = tp, fp
+		i = j
+	}
+	return roc, ap
+}
+
+// ThresholdAtFPR returns the lowest threshold that flags at most the share
+// fpr of the benign flows.
+func ThresholdAtFPR(scores []float64, labels []bool, fpr float64) float64 {
+	var neg []float64
+	for i, s := range scores {
+		if !labels[i] {
+			neg = append(neg, s)
+		}
+	}
+	if len(neg) == 0 {
+		return 0.5
+	}
+	sort.Sort(sort.Reverse(sort.Float64Slice(neg)))
+	k := int(math.Floor(fpr * float64(len(neg)))) // benign flows we may flag
+	if k >= len(neg) {
+		return 0
+	}
+	// Flag strictly above the (k+1)-th highest benign score.
+	return math.Nextafter(neg[k], math.Inf(1))
+}
+
+// RecallAtFPR is the recall at ThresholdAtFPR.
+func RecallAtFPR(scores []float64, labels []bool, fpr float64) float64 {
+	t := ThresholdAtFPR(scores, labels, fpr)
+	var tp, pos float64
+	for i, s := range scores {
+		if labels[i] {
+			pos++
+			if s >= t {
+				tp++
+			}
+		}
+	}
+	return div(tp, pos)
+}
+
+// Write prints the metrics as a plain-text report.
+func (m *Metrics) Write(w io.Writer) {
+	fmt.Fprintf(w, "threshold %.6g\n", m.Threshold)
+	fmt.Fprintf(w, "confusion matrix (rows: truth, columns: verdict)\n")
+	fmt.Fprintf(w, "                 benign  malicious\n")
+	fmt.Fprintf(w, "  benign    %10d %10d\n", m.TN, m.FP)
+	fmt.Fprintf(w, "  malicious %10d %10d\n", m.FN, m.TP)
+	fmt.Fprintf(w, "precision %.4f  recall %.4f  F1 %.4f  FPR %.4f\n", m.Precision, m.Recall, m.F1, m.FPR)
+	fmt.Fprintf(w, "ROC AUC %.4f  PR AUC %.4f  recall at 1%% FPR %.4f\n", m.ROCAUC, m.PRAUC, m.RecallAt1FPR)
+	if len(m.Categories) > 0 {
+		fmt.Fprintf(w, "flagged per category:\n")
+		for _, c := range m.Categories {
+			fmt.Fprintf(w, "  %-9s %6.1f%% of %6d  %s\n", c.Label, 100*c.Rate, c.Flows, strings.ReplaceAll(c.Category, "\n", " "))
+		}
+	}
+}

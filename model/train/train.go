@@ -1,0 +1,238 @@
+package train
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/flowmeter/flowmeter/feature"
+	"github.com/flowmeter/flowmeter/model"
+)
+
+// Approaches that can be trained and compared.
+const (
+	ApproachGBDT   = "gbdt"   // boosted trees on every behavioural feature
+	ApproachLogReg = "logreg" // logistic regression on the same inputs
+	ApproachSeed   = "seed"   // the original FlowMeter: its 33 numeric features, logistic regression
+)
+
+// SiteFeatures are left out of the model inputs by default: initial TCP
+// windows say more about the operating systems of the capture site than
+// about behaviour. (Identifiers, addresses, ports and timestamps are not
+// features at all, and the meter has no TTL feature.)
+var SiteFeatures = []string{"fwd_init_win", "bwd_init_win"}
+
+// Config configures training.
+type Config struct {
+	Approach  string
+	GBDT      GBDTParams
+	LogReg    LogRegParams
+	Folds     int     // grouped cross-validation folds (0: none)
+	Seed      uint64  // for the fold and validation split
+	TargetFPR float64 // the threshold flags at most this share of benign flows (out of fold)
+	ValidFrac float64 // share of captures held out for early stopping
+	Exclude   []string
+}
+
+// DefaultConfig is `flowmeter train`'s.
+var DefaultConfig = Config{Approach: ApproachGBDT, GBDT: DefaultGBDT, LogReg: DefaultLogReg, Folds: 5, Seed: 1,
+	TargetFPR: 0.01, ValidFrac: 0.2, Exclude: SiteFeatures}
+
+// Inputs returns the model inputs of an approach over schema s.
+func Inputs(s *feature.Schema, approach string, exclude []string) []string {
+	if approach == ApproachSeed {
+		var in []string
+		for _, f := range feature.SeedFeatures {
+			in = append(in, f.Native)
+		}
+		return in
+	}
+	skip := map[string]bool{}
+	for _, e := range exclude {
+		skip[e] = true
+	}
+	var in []string
+	for _, n := range s.Names() {
+		if !skip[n] {
+			in = append(in, n)
+		}
+	}
+	return in
+}
+
+// balancedWeights gives each class the same total weight, the mean weight
+// being 1.
+func balancedWeights(y []bool) []float64 {
+	var pos float64
+	for _, v := range y {
+		if v {
+			pos++
+		}
+	}
+	n := float64(len(y))
+	neg := n - pos
+	w := make([]float64, len(y))
+	for i, v := range y {
+		switch {
+		case v && pos > 0:
+			w[i] = n / (2 * pos)
+		case !v && neg > 0:
+			w[i] = n / (2 * neg)
+		default:
+			w[i] = 1
+		}
+	}
+	return w
+}
+
+func columns(d *Dataset, inputs []string) [][]float64 {
+	cols := make([][]float64, len(inputs))
+	for k, n := range inputs {
+		cols[k] = d.X[d.Schema.Index(n)]
+	}
+	return cols
+}
+
+// groupsOf lists d's groups in name order with whether most of their flows
+// are malicious.
+func groupsOf(d *Dataset) (names []string, mal map[string]bool) {
+	count := map[string][2]int{}
+	for i, g := range d.Group {
+		c := count[g]
+		if d.Y[i] {
+			c[1]++
+		} else {
+			c[0]++
+		}
+		count[g] = c
+	}
+	mal = map[string]bool{}
+	for g, c := range count {
+		names = append(names, g)
+		mal[g] = c[1] > c[0]
+	}
+	sort.Strings(names)
+	return names, mal
+}
+
+// GroupFolds assigns each group (capture) to one of k folds: malicious and
+// benign captures are shuffled with the seed and dealt in turn, so that
+// every fold has both. No capture is ever split between folds.
+func GroupFolds(d *Dataset, k int, seed uint64) map[string]int {
+	names, mal := groupsOf(d)
+	rng := rand.New(rand.NewPCG(seed, 0xF01D))
+	fold := map[string]int{}
+	for _, want := range []bool{true, false} {
+		var gs []string
+		for _, g := range names {
+			if mal[g] == want {
+				gs = append(gs, g)
+			}
+		}
+		rng.Shuffle(len(gs), func(i, j int) { gs[i], gs[j] = gs[j], gs[i] })
+		for i, g := range gs {
+			fold[g] = i % k
+		}
+	}
+	return fold
+}
+
+// splitRows returns the rows of d whose group is (in) or is not (out) in fold f.
+func splitRows(d *Dataset, fold map[string]int, f int) (in, out []int) {
+	for i, g := range d.Group {
+		if fold[g] == f {
+			in = append(in, i)
+		} else {
+			out = append(out, i)
+		}
+	}
+	return
+}
+
+// Fit trains a model on d. For GBDT, a share of the captures is held out to
+// choose the number of trees, and the final trees are refit on all of d.
+func Fit(d *Dataset, cfg Config) (*model.Model, []float64, error) {
+	if d.Len() == 0 {
+		return nil, nil, fmt.Errorf("no labelled flows to train on")
+	}
+	benign, mal := d.Counts()
+	if benign == 0 || mal == 0 {
+		return nil, nil, fmt.Errorf("training needs both classes: %d benign, %d malicious flows", benign, mal)
+	}
+	inputs := Inputs(d.Schema, cfg.Approach, cfg.Exclude)
+	m := &model.Model{Early: d.Schema.EarlyN, SchemaHash: d.Schema.Hash(), Schema: d.Schema.Names(), Inputs: inputs, Threshold: 0.5}
+	x, y, w := columns(d, inputs), d.Y, balancedWeights(d.Y)
+	var importance []float64
+	switch cfg.Approach {
+	case ApproachGBDT:
+		m.Algorithm = model.GBDT
+		p := cfg.GBDT
+		if cfg.ValidFrac > 0 && p.EarlyStop > 0 {
+			rounds := bestRounds(d, inputs, cfg)
+			p.Rounds, p.EarlyStop = max(rounds, 1), 0
+		}
+		m.Trees, importance = FitGBDT(x, y, w, nil, nil, nil, p)
+		m.Params = model.Params{"rounds": len(m.Trees.Trees), "depth": p.Depth, "learning_rate": p.LearningRate,
+			"lambda": p.Lambda, "min_child_weight": p.MinChildWeight, "bins": p.Bins, "class_weights": "balanced"}
+	case ApproachLogReg, ApproachSeed:
+		m.Algorithm = model.LogReg
+		m.LogReg = FitLogReg(x, y, w, cfg.LogReg)
+		importance = make([]float64, len(inputs))
+		for j, wt := range m.LogReg.Weights {
+			importance[j] = abs(wt)
+		}
+		m.Params = model.Params{"l2": cfg.LogReg.L2, "iterations": cfg.LogReg.Iterations, "class_weights": "balanced", "approach": cfg.Approach}
+	default:
+		return nil, nil, fmt.Errorf("unknown approach %q (gbdt, logreg, seed)", cfg.Approach)
+	}
+	return m, importance, nil
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// bestRounds holds out ValidFrac of d's captures and returns the number of
+// trees with the lowest validation loss.
+func bestRounds(d *Dataset, inputs []string, cfg Config) int {
+	k := max(2, int(1/cfg.ValidFrac+0.5))
+	fold := GroupFolds(d, k, cfg.Seed+17)
+	valid, trainRows := splitRows(d, fold, 0)
+	tr, va := d.Subset(trainRows), d.Subset(valid)
+	if b, m := tr.Counts(); b == 0 || m == 0 {
+		return cfg.GBDT.Rounds
+	}
+	if b, m := va.Counts(); b == 0 || m == 0 {
+		return cfg.GBDT.Rounds
+	}
+	ens, _ := FitGBDT(columns(tr, inputs), tr.Y, balancedWeights(tr.Y), columns(va, inputs), va.Y, balancedWeights(va.Y), cfg.GBDT)
+	return len(ens.Trees)
+}
+
+// CrossValidate returns out-of-fold scores for every flow of d: each fold's
+// captures are scored by a model trained on the other folds' captures.
+func CrossValidate(d *Dataset, cfg Config, fold map[string]int) ([]float64, error) {
+	scores := make([]float64, d.Len())
+	buf := make([]float64, 0, d.Schema.Len())
+	for f := 0; f < cfg.Folds; f++ {
+		test, trainRows := splitRows(d, fold, f)
+		if len(test) == 0 {
+			continue
+		}
+		m, _, err := Fit(d.Subset(trainRows), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("fold %d: %w", f+1, err)
+		}
+		if err := m.Bind(d.Schema); err != nil {
+			return nil, err
+		}
+		for _, i := range test {
+			buf = d.Row(i, buf)
+			scores[i] = m.Score(buf)
+		}
+	}
+	return scores, nil
+}
