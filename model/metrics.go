@@ -11,18 +11,18 @@ import (
 // Metrics are a classifier's results on labelled flows at one threshold.
 // Positive means malicious.
 type Metrics struct {
-	Threshold    float64 `json:"threshold"`
-	TP           int     `json:"tp"`
-	FP           int     `json:"fp"`
-	TN           int     `json:"tn"`
-	FN           int     `json:"fn"`
-	Precision    float64 `json:"precision"`
-	Recall       float64 `json:"recall"`
-	F1           float64 `json:"f1"`
-	FPR          float64 `json:"fpr"`
-	ROCAUC       float64 `json:"roc_auc"`
-	PRAUC        float64 `json:"pr_auc"`        // average precision
-	RecallAt1FPR float64 `json:"recall_at_1fpr"` // recall at the threshold that flags 1 % of benign flows
+	Threshold    float64          `json:"threshold"`
+	TP           int              `json:"tp"`
+	FP           int              `json:"fp"`
+	TN           int              `json:"tn"`
+	FN           int              `json:"fn"`
+	Precision    float64          `json:"precision"`
+	Recall       float64          `json:"recall"`
+	F1           float64          `json:"f1"`
+	FPR          float64          `json:"fpr"`
+	ROCAUC       float64          `json:"roc_auc"`
+	PRAUC        float64          `json:"pr_auc"`         // average precision
+	RecallAt1FPR float64          `json:"recall_at_1fpr"` // recall at the threshold that flags 1 % of benign flows
 	Categories   []CategoryRecall `json:"categories,omitempty"`
 }
 

@@ -92,7 +92,7 @@ type Training struct {
 
 // Errors a caller may branch on.
 var (
-	ErrFormat = errors.New("not a flowmeter model")
+	ErrFormat  = errors.New("not a flowmeter model")
 	ErrCorrupt = errors.New("corrupt model")
 )
 
