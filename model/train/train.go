@@ -32,6 +32,9 @@ type Config struct {
 	TargetFPR float64 // the threshold flags at most this share of benign flows (out of fold)
 	ValidFrac float64 // share of captures held out for early stopping
 	Exclude   []string
+	// CaptureWeights gives every capture the same total weight within its
+	// class (otherwise every flow weighs the same within its class).
+	CaptureWeights bool
 }
 
 // DefaultConfig is `flowmeter train`'s.
@@ -81,6 +84,33 @@ func balancedWeights(y []bool) []float64 {
 		default:
 			w[i] = 1
 		}
+	}
+	return w
+}
+
+// weights returns the sample weights: classes balanced (each class has half
+// the total weight, the mean weight is 1) and, with CaptureWeights, captures
+// balanced within their class.
+func (cfg Config) weights(d *Dataset) []float64 {
+	if !cfg.CaptureWeights {
+		return balancedWeights(d.Y)
+	}
+	type gk struct {
+		g string
+		y bool
+	}
+	per := map[gk]float64{}
+	groups := map[bool]map[string]bool{true: {}, false: {}}
+	for i, g := range d.Group {
+		per[gk{g, d.Y[i]}]++
+		groups[d.Y[i]][g] = true
+	}
+	n := float64(len(d.Y))
+	w := make([]float64, len(d.Y))
+	for i, g := range d.Group {
+		y := d.Y[i]
+		// class total n/2, split evenly over the class's captures
+		w[i] = n / 2 / float64(len(groups[y])) / per[gk{g, y}]
 	}
 	return w
 }
@@ -161,7 +191,7 @@ func Fit(d *Dataset, cfg Config) (*model.Model, []float64, error) {
 	}
 	inputs := Inputs(d.Schema, cfg.Approach, cfg.Exclude)
 	m := &model.Model{Early: d.Schema.EarlyN, SchemaHash: d.Schema.Hash(), Schema: d.Schema.Names(), Inputs: inputs, Threshold: 0.5}
-	x, y, w := columns(d, inputs), d.Y, balancedWeights(d.Y)
+	x, y, w := columns(d, inputs), d.Y, cfg.weights(d)
 	var importance []float64
 	switch cfg.Approach {
 	case ApproachGBDT:
@@ -208,7 +238,7 @@ func bestRounds(d *Dataset, inputs []string, cfg Config) int {
 	if b, m := va.Counts(); b == 0 || m == 0 {
 		return cfg.GBDT.Rounds
 	}
-	ens, _ := FitGBDT(columns(tr, inputs), tr.Y, balancedWeights(tr.Y), columns(va, inputs), va.Y, balancedWeights(va.Y), cfg.GBDT)
+	ens, _ := FitGBDT(columns(tr, inputs), tr.Y, cfg.weights(tr), columns(va, inputs), va.Y, cfg.weights(va), cfg.GBDT)
 	return len(ens.Trees)
 }
 
