@@ -42,6 +42,10 @@ type Config struct {
 	// Decorate, when set, is called for every record before it is written
 	// (labelling, scoring). It may set Label, Category, Score, Verdict.
 	Decorate func(r *feature.Record)
+	// OnPacket, when set, is called for every frame read, with its number in
+	// its capture and the ID of the flow record it joined (0: it joined
+	// none). Per-packet verdicts are built from it.
+	OnPacket func(number int, flowID uint64)
 }
 
 // Stats counts what a Meter saw.
@@ -192,6 +196,9 @@ func (m *Meter) Packet(meta *packet.Meta, data []byte, info capture.Info) {
 	m.stats.Bytes += int64(info.WireLen)
 	if r := meta.Decode(data, packet.Link(info.Link), info.WireLen); r != packet.OK {
 		m.stats.Skipped[r]++
+		if m.cfg.OnPacket != nil {
+			m.cfg.OnPacket(info.Number, 0)
+		}
 		return
 	}
 	m.stats.Decoded++
@@ -207,6 +214,9 @@ func (m *Meter) Packet(meta *packet.Meta, data []byte, info capture.Info) {
 	m.table.Expire(meta.Time, m.emitFn)
 	e, dir := m.table.Lookup(meta, m.emitFn)
 	e.State.Add(meta, dir)
+	if m.cfg.OnPacket != nil {
+		m.cfg.OnPacket(info.Number, feature.FlowID(e.Key, e.State.First()))
+	}
 	if meta.ICMPError {
 		if orig := m.table.Find(flow.TupleKey(&meta.Inner)); orig != nil {
 			orig.State.MarkUnreachable()

@@ -277,6 +277,13 @@ func (m *Model) Score(values []float64) float64 {
 			z += l.Weights[i] * v
 		}
 		return sigmoid(z)
+	case XGBoost:
+		// XGBoost compares and sums in float32; so do we, to give its scores.
+		z := float32(m.Trees.Base)
+		for i := range m.Trees.Trees {
+			z += m.Trees.Trees[i].eval32(values, m.idx)
+		}
+		return sigmoid(float64(z))
 	default:
 		z := m.Trees.Base
 		for i := range m.Trees.Trees {
@@ -284,6 +291,18 @@ func (m *Model) Score(values []float64) float64 {
 		}
 		return sigmoid(z)
 	}
+}
+
+func (t *Tree) eval32(values []float64, idx []int) float32 {
+	i := int32(0)
+	for t.Feature[i] >= 0 {
+		if float32(values[idx[t.Feature[i]]]) < float32(t.Threshold[i]) {
+			i = t.Left[i]
+		} else {
+			i = t.Right[i]
+		}
+	}
+	return float32(t.Value[i])
 }
 
 func (t *Tree) eval(values []float64, idx []int) float64 {

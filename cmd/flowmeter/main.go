@@ -2,6 +2,9 @@
 // documented feature set.
 //
 //	flowmeter extract [flags] INPUT...   captures → one row per flow (CSV or JSON lines)
+//	flowmeter classify [flags] INPUT...  the same, scored by a model, with verdicts
+//	flowmeter train -model FILE ...      fit a model on labelled flows
+//	flowmeter evaluate [flags] ...       measure a model on labelled flows
 //	flowmeter features [-markdown]       the feature schema: name, unit, formula
 //
 // Run "flowmeter COMMAND -h" for a command's flags.
@@ -39,7 +42,10 @@ const usage = `usage: flowmeter COMMAND [flags] [args]
 
 commands:
   extract    read captures and write one record per flow (CSV or JSON lines)
+  classify   score every flow with a model (default: the embedded one) and give verdicts
   train      train a model on labelled flows (grouped cross-validation)
+  evaluate   measure a model on labelled flows
+  import-xgboost  convert an XGBoost JSON model trained on flowmeter's columns
   features   print the feature schema (name, unit, formula)
 
 Run 'flowmeter COMMAND -h' for the flags of a command.
@@ -58,6 +64,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runFeatures(rest, stdout, stderr)
 	case "train":
 		return runTrain(ctx, rest, stdout, stderr)
+	case "classify":
+		return runClassify(ctx, rest, stdout, stderr)
+	case "evaluate":
+		return runEvaluate(ctx, rest, stdout, stderr)
+	case "import-xgboost":
+		return runImportXGBoost(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

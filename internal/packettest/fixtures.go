@@ -1,6 +1,7 @@
 package packettest
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -32,6 +33,8 @@ func Fixtures() []Fixture {
 			Pcap(PcapOptions{Link: packet.LinkSLL2, Nanos: true}, fragments())},
 		{"loopback_timeouts.pcap.gz", "gzip of a big-endian pcap, BSD loopback: one UDP conversation cut by the idle timeout and one by the active timeout",
 			Gzip(Pcap(PcapOptions{Link: packet.LinkNull, BigEndian: true}, timeouts()))},
+		{"sample.pcap", "pcap, µs, Ethernet: the README's sample: web sessions and DNS lookups of three clients, then a host that SYN-scans 300 ports of a server and tries 40 SSH logins in a row",
+			Pcap(PcapOptions{Link: packet.LinkEthernet}, sample())},
 		{"scan.pcap", "pcap, µs, Linux cooked v1: a SYN scan of 20 ports (RST or SYN-ACK answers), a UDP probe answered by ICMP port unreachable, and 1-packet flows",
 			Pcap(PcapOptions{Link: packet.LinkLinuxSLL}, scan())},
 	}
@@ -165,6 +168,42 @@ func scan() []Packet {
 	unreach := tmpl
 	unreach.Src, unreach.Dst, unreach.Proto, unreach.ICMPType, unreach.ICMPCode, unreach.Payload = victim, attacker, packet.ProtoICMP, 3, 3, 28
 	out = append(out, probe, Packet{Time: clk.Next(), Data: unreach.Bytes()})
+	return out
+}
+
+func sample() []Packet {
+	clk := &Clock{T: fixtureT0, Step: 2 * time.Millisecond}
+	var out []Packet
+	srv := []string{"198.51.100.10", "198.51.100.20", "198.51.100.30"}
+	for i := 0; i < 12; i++ {
+		cl := ap("192.168.1." + []string{"21", "22", "23"}[i%3] + ":" + fmt.Sprint(50000+i))
+		out = append(out, UDP(clk.Next(), Frame{}, cl, ap("192.168.1.1:53"), 33+i), UDP(clk.Next(), Frame{}, ap("192.168.1.1:53"), cl, 120+i))
+		c := NewTCP(netip.AddrPortFrom(cl.Addr(), uint16(40000+i)), ap(srv[i%3]+":443"), clk)
+		out = append(out, c.Handshake()...)
+		out = append(out, c.Data(true, 517))
+		for k := 0; k < 3+i%5; k++ {
+			out = append(out, c.Data(false, 1448), c.Data(false, 1448), c.Ack(true))
+		}
+		out = append(out, c.Data(true, 64), c.Data(false, 300))
+		out = append(out, c.Close(true)...)
+		clk.Skip(500 * time.Millisecond)
+	}
+	scanner, victim := netip.MustParseAddr("203.0.113.66"), netip.MustParseAddr("198.51.100.10")
+	for i := 0; i < 300; i++ {
+		syn := Frame{Src: scanner, Dst: victim, Proto: packet.ProtoTCP, SrcPort: 52111, DstPort: uint16(1 + i*3), Flags: packet.FlagSYN, Seq: 0x10000, Window: 1024, TCPOptions: 4}
+		out = append(out, Packet{Time: clk.Next(), Data: syn.Bytes()})
+		if i%5 != 4 {
+			rst := Frame{Src: victim, Dst: scanner, Proto: packet.ProtoTCP, SrcPort: syn.DstPort, DstPort: 52111, Flags: packet.FlagRST | packet.FlagACK, Ack: 0x10001}
+			out = append(out, Packet{Time: clk.Next(), Data: rst.Bytes()})
+		}
+	}
+	clk.Step = 20 * time.Millisecond
+	for i := 0; i < 40; i++ {
+		c := NewTCP(netip.AddrPortFrom(scanner, uint16(33000+i)), ap("198.51.100.20:22"), clk)
+		out = append(out, c.Handshake()...)
+		out = append(out, c.Data(false, 41), c.Data(true, 41), c.Data(true, 1392), c.Data(false, 1080), c.Data(true, 48), c.Data(false, 500), c.Data(true, 96), c.Data(false, 52))
+		out = append(out, c.Close(false)...)
+	}
 	return out
 }
 

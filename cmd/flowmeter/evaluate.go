@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/flowmeter/flowmeter/model"
+)
+
+func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f datasetFlags
+	f.register(fs)
+	modelPath := fs.String("model", "", "model `FILE` (default: the embedded model)")
+	threshold := fs.Float64("threshold", -1, "threshold (default: the model's)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: flowmeter evaluate [flags] LABELLED.csv... | --labels RULES CAPTURES...\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	f.cap = 0
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m, err := loadModel(*modelPath)
+	if err != nil {
+		return err
+	}
+	d, _, err := f.loadDataset(ctx, fs, m.Early, stderr)
+	if err != nil {
+		return err
+	}
+	if err := m.Bind(d.Schema); err != nil {
+		return err
+	}
+	scores := make([]float64, d.Len())
+	row := make([]float64, 0, d.Schema.Len())
+	for i := range scores {
+		row = d.Row(i, row)
+		scores[i] = m.Score(row)
+	}
+	t := m.Threshold
+	if *threshold >= 0 {
+		t = *threshold
+	}
+	benign, mal := d.Counts()
+	fmt.Fprintf(stdout, "%d labelled flows (%d benign, %d malicious) from %d captures; model %s\n", d.Len(), benign, mal, countGroups(d), m.Algorithm)
+	mm := model.Evaluate(scores, d.Y, d.Cat, t)
+	mm.Write(stdout)
+	return nil
+}

@@ -1,0 +1,193 @@
+package train_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/flowmeter/flowmeter/feature"
+	"github.com/flowmeter/flowmeter/model"
+	"github.com/flowmeter/flowmeter/model/train"
+)
+
+var schema, _ = feature.NewSchema(2)
+
+// fixture builds a small labelled dataset where malicious flows are short,
+// failed and come from hosts that contact many ports (ctx_src_dst_ports),
+// spread over 10 captures.
+func fixture() *train.Dataset {
+	b := train.NewBuilder(schema, 0, 1)
+	values := make([]float64, schema.Len())
+	ports, dur, pk := schema.Index("ctx_src_dst_ports"), schema.Index("duration_s"), schema.Index("packets")
+	for c := 0; c < 10; c++ {
+		for i := 0; i < 40; i++ {
+			for j := range values {
+				values[j] = float64((i*7 + j*3 + c) % 11) // noise
+			}
+			mal := c%2 == 0 && i%4 != 0
+			lab := "benign"
+			if mal {
+				values[ports] = 20 + float64(i%9)
+				values[dur] = 0.001 * float64(i%3)
+				values[pk] = 1 + float64(i%2)
+				lab = "malicious"
+			} else {
+				values[ports] = 1 + float64(i%3)
+				values[dur] = 1 + float64(i%5)
+				values[pk] = 5 + float64(i%13)
+			}
+			b.Write(&feature.Record{Values: values, Label: lab, Category: "cat-" + lab, Capture: fmt.Sprintf("cap%d.pcap", c)})
+		}
+	}
+	b.Write(&feature.Record{Values: values, Label: "unknown", Capture: "cap0.pcap"}) // left out
+	return b.Dataset()
+}
+
+func TestBuilder(t *testing.T) {
+	d := fixture()
+	if d.Len() != 400 {
+		t.Fatalf("%d flows, want 400 (unknown dropped)", d.Len())
+	}
+	b := train.NewBuilder(schema, 5, 1)
+	values := make([]float64, schema.Len())
+	for i := 0; i < 100; i++ {
+		values[0] = float64(i)
+		b.Write(&feature.Record{Values: values, Label: "benign", Capture: "big.pcap"})
+	}
+	if n := b.Dataset().Len(); n != 5 {
+		t.Errorf("cap 5 kept %d flows", n)
+	}
+}
+
+func TestGroupFoldsNeverSplitACapture(t *testing.T) {
+	d := fixture()
+	fold := train.GroupFolds(d, 3, 7)
+	seen := map[int]int{}
+	for g, f := range fold {
+		if f < 0 || f >= 3 {
+			t.Errorf("capture %s in fold %d", g, f)
+		}
+		seen[f]++
+	}
+	if len(fold) != 10 || len(seen) != 3 {
+		t.Errorf("%d captures in %d folds", len(fold), len(seen))
+	}
+	// every flow of a capture is scored by a model that never saw that capture:
+	// the folds are a function of the capture name alone.
+	for i, g := range d.Group {
+		if fold[g] != fold[d.Group[(i/40)*40]] {
+			t.Fatalf("flows of %s in different folds", g)
+		}
+	}
+}
+
+func fit(t *testing.T, approach string) *model.Model {
+	t.Helper()
+	cfg := train.DefaultConfig
+	cfg.Approach = approach
+	cfg.GBDT.Rounds, cfg.GBDT.EarlyStop = 20, 0
+	cfg.GBDT.MinChildWeight, cfg.GBDT.Lambda = 1, 1
+	m, _, err := train.Fit(fixture(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Bind(schema); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// Training on the fixture reaches exact predictions: every flow on the right
+// side of 0.5, and the same scores on every run.
+func TestTrainExactPredictions(t *testing.T) {
+	d := fixture()
+	for _, a := range []string{train.ApproachGBDT, train.ApproachLogReg} {
+		m := fit(t, a)
+		m2 := fit(t, a)
+		row := make([]float64, 0, schema.Len())
+		for i := 0; i < d.Len(); i++ {
+			row = d.Row(i, row)
+			s := m.Score(row)
+			if (s >= 0.5) != d.Y[i] {
+				t.Errorf("%s: flow %d (malicious %v) scored %v", a, i, d.Y[i], s)
+			}
+			if s2 := m2.Score(row); s2 != s {
+				t.Fatalf("%s: not deterministic: %v then %v", a, s, s2)
+			}
+		}
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, a := range []string{train.ApproachGBDT, train.ApproachLogReg} {
+		m := fit(t, a)
+		var buf bytes.Buffer
+		if err := m.Save(&buf); err != nil {
+			t.Fatal(err)
+		}
+		m2, err := model.Load(bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m2.Bind(schema); err != nil {
+			t.Fatal(err)
+		}
+		d := fixture()
+		row := make([]float64, 0, schema.Len())
+		for i := 0; i < d.Len(); i += 7 {
+			row = d.Row(i, row)
+			if a, b := m.Score(row), m2.Score(row); a != b {
+				t.Fatalf("score %v before saving, %v after", a, b)
+			}
+		}
+	}
+}
+
+func TestRejects(t *testing.T) {
+	m := fit(t, train.ApproachGBDT)
+	var buf bytes.Buffer
+	m.Save(&buf)
+	good := buf.String()
+
+	other, _ := feature.NewSchema(4)
+	err := m.Bind(other)
+	var se *model.SchemaError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "--early 2") {
+		t.Errorf("other schema: %v", err)
+	}
+	cases := map[string]string{
+		"truncated":      good[:len(good)/2],
+		"empty":          "",
+		"nonsense":       "hello, world",
+		"other format":   `{"format":"xgboost","version":1}`,
+		"future version": strings.Replace(good, `"version": 1`, `"version": 99`, 1),
+		"bad hash":       strings.Replace(good, `"schema_hash": "`, `"schema_hash": "00`, 1),
+		"bad child":      strings.Replace(good, `"left": [`, `"left": [-5,`, 1),
+		"bad threshold":  strings.Replace(good, `"threshold": `, `"threshold": 7`, 1),
+	}
+	for name, text := range cases {
+		if _, err := model.Load(strings.NewReader(text)); err == nil {
+			t.Errorf("%s: loaded", name)
+		} else if !errors.Is(err, model.ErrFormat) && !errors.Is(err, model.ErrCorrupt) {
+			t.Errorf("%s: error %v is neither ErrFormat nor ErrCorrupt", name, err)
+		}
+	}
+}
+
+func TestCrossValidate(t *testing.T) {
+	d := fixture()
+	cfg := train.DefaultConfig
+	cfg.Folds = 5
+	cfg.GBDT.Rounds = 30
+	oof, err := train.CrossValidate(d, cfg, train.GroupFolds(d, 5, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := model.Evaluate(oof, d.Y, d.Cat, 0.5)
+	if m.ROCAUC < 0.95 || math.IsNaN(m.F1) {
+		t.Errorf("out-of-fold ROC AUC %v on a separable fixture", m.ROCAUC)
+	}
+}
