@@ -36,6 +36,8 @@ const (
 	CtxSvcFlows
 	CtxSvcSrcHosts
 	CtxSvcFailed
+	CtxPairFlows
+	CtxPairSvcFlows
 	NumContext
 )
 
@@ -43,17 +45,19 @@ const (
 type ContextValues [NumContext]float64
 
 var contextFeatures = [NumContext]struct{ name, unit, formula string }{
-	CtxSrcFlows:    {"ctx_src_flows", "flows", "flows started by this flow's initiator host in the context window (this one included)"},
-	CtxSrcDstHosts: {"ctx_src_dst_hosts", "hosts", "distinct responder hosts among those flows"},
-	CtxSrcDstPorts: {"ctx_src_dst_ports", "ports", "distinct responder ports among those flows"},
-	CtxSrcFailed:   {"ctx_src_failed_ratio", "1", "share of those flows that failed (see below)"},
-	CtxSrcRate:     {"ctx_src_flows_per_s", "flows/s", "ctx_src_flows / window length (s)"},
-	CtxDstFlows:    {"ctx_dst_flows", "flows", "flows answered (or not) by this flow's responder host in the window: its fan-in"},
-	CtxDstSrcHosts: {"ctx_dst_src_hosts", "hosts", "distinct initiator hosts among those flows"},
-	CtxDstFailed:   {"ctx_dst_failed_ratio", "1", "share of those flows that failed"},
-	CtxSvcFlows:    {"ctx_svc_flows", "flows", "flows to the same responder host, port and protocol in the window"},
-	CtxSvcSrcHosts: {"ctx_svc_src_hosts", "hosts", "distinct initiator hosts among those flows"},
-	CtxSvcFailed:   {"ctx_svc_failed_ratio", "1", "share of those flows that failed"},
+	CtxSrcFlows:     {"ctx_src_flows", "flows", "flows started by this flow's initiator host in the context window (this one included)"},
+	CtxSrcDstHosts:  {"ctx_src_dst_hosts", "hosts", "distinct responder hosts among those flows"},
+	CtxSrcDstPorts:  {"ctx_src_dst_ports", "ports", "distinct responder ports among those flows"},
+	CtxSrcFailed:    {"ctx_src_failed_ratio", "1", "share of those flows that failed (see below)"},
+	CtxSrcRate:      {"ctx_src_flows_per_s", "flows/s", "ctx_src_flows / window length (s)"},
+	CtxDstFlows:     {"ctx_dst_flows", "flows", "flows answered (or not) by this flow's responder host in the window: its fan-in"},
+	CtxDstSrcHosts:  {"ctx_dst_src_hosts", "hosts", "distinct initiator hosts among those flows"},
+	CtxDstFailed:    {"ctx_dst_failed_ratio", "1", "share of those flows that failed"},
+	CtxSvcFlows:     {"ctx_svc_flows", "flows", "flows to the same responder host, port and protocol in the window"},
+	CtxSvcSrcHosts:  {"ctx_svc_src_hosts", "hosts", "distinct initiator hosts among those flows"},
+	CtxSvcFailed:    {"ctx_svc_failed_ratio", "1", "share of those flows that failed"},
+	CtxPairFlows:    {"ctx_pair_flows", "flows", "flows between the same initiator and responder hosts (any port) in the window"},
+	CtxPairSvcFlows: {"ctx_pair_svc_flows", "flows", "flows from the same initiator host to the same responder host, port and protocol in the window: repeated logins look like this"},
 }
 
 type ctxEntry struct {
@@ -88,9 +92,10 @@ func max64(a, b int64) int64 {
 
 type ctxKey struct {
 	addr  netip.Addr
+	peer  netip.Addr // for host pairs
 	port  uint16
 	proto uint8
-	role  uint8 // 0 initiator host, 1 responder host, 2 service
+	role  uint8 // 0 initiator host, 1 responder host, 2 service, 3 host pair, 4 initiator to service
 }
 
 // Context tracks recent flows per host and service. Not safe for concurrent
@@ -142,9 +147,18 @@ func (c *Context) Observe(src, dst netip.AddrPort, proto uint8, first int64, fai
 	n, hosts, _, fails = c.summarize(c.rings[kSvc], from, self, false)
 	v[CtxSvcFlows], v[CtxSvcSrcHosts], v[CtxSvcFailed] = n, hosts, fails/n
 
+	kPair := ctxKey{addr: src.Addr(), peer: dst.Addr(), role: 3}
+	n, _, _, _ = c.summarize(c.rings[kPair], from, self, false)
+	v[CtxPairFlows] = n
+	kPairSvc := ctxKey{addr: src.Addr(), peer: dst.Addr(), port: dst.Port(), proto: proto, role: 4}
+	n, _, _, _ = c.summarize(c.rings[kPairSvc], from, self, false)
+	v[CtxPairSvcFlows] = n
+
 	c.add(kSrc, ctxEntry{first: first, peer: c.hash(dst.Addr()), port: dst.Port(), failed: failed})
 	c.add(kDst, self)
 	c.add(kSvc, self)
+	c.add(kPair, self)
+	c.add(kPairSvc, self)
 	return v
 }
 

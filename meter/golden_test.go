@@ -118,7 +118,20 @@ func firstDiff(got, want []byte) string {
 			b = w[i]
 		}
 		if a != b {
-			return fmt.Sprintf("line %d:\n got  %s\n want %s", i+1, a, b)
+			// show the first differing field, not two whole 150-column rows
+			fa, fb := strings.Split(a, ","), strings.Split(b, ",")
+			for j := 0; j < len(fa) || j < len(fb); j++ {
+				var x, y string
+				if j < len(fa) {
+					x = fa[j]
+				}
+				if j < len(fb) {
+					y = fb[j]
+				}
+				if x != y {
+					return fmt.Sprintf("line %d, field %d: got %.80q, want %.80q", i+1, j+1, x, y)
+				}
+			}
 		}
 	}
 	return ""

@@ -83,7 +83,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stderr, "usage: flowmeter classify [flags] INPUT...\n\nScores every flow (score = probability of malicious) and gives a verdict.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	m, err := loadModel(*modelPath)

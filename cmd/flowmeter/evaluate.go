@@ -21,7 +21,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fs.PrintDefaults()
 	}
 	f.cap = 0
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	m, err := loadModel(*modelPath)

@@ -185,7 +185,7 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stderr, "usage: flowmeter extract [flags] INPUT...\n\nINPUT is a pcap or pcapng file (optionally gzip-compressed), a directory\n(its captures, in path order) or - for standard input.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	r, err := f.prepare(fs, stderr)
@@ -255,7 +255,7 @@ func runFeatures(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	md := fs.Bool("markdown", false, "print the Markdown table of docs/features.md")
 	early := fs.Int("early", 8, "early-flow window")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	s, err := feature.NewSchema(*early)

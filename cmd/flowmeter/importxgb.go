@@ -20,7 +20,7 @@ func runImportXGBoost(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "usage: flowmeter import-xgboost -model FILE [flags] XGBOOST.json\n\nConverts an XGBoost binary:logistic model trained on flowmeter's CSV columns.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if *out == "" || fs.NArg() != 1 {

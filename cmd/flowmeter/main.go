@@ -77,3 +77,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "flowmeter: unknown command %q\n%s", cmd, usage)
 	return errUsage
 }
+
+// parseArgs parses flags anywhere among the arguments (`extract x.pcap -o
+// y.csv` works as `extract -o y.csv x.pcap`); "--" ends the flags. fs.Args()
+// returns the other arguments afterwards.
+func parseArgs(fs *flag.FlagSet, args []string) error {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	return fs.Parse(append([]string{"--"}, positional...))
+}

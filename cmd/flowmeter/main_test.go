@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/flowmeter/flowmeter/capture"
+	"github.com/flowmeter/flowmeter/model"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,5 +146,98 @@ func TestFeaturesDocCurrent(t *testing.T) {
 	s, _ := feature.NewSchema(8)
 	if !strings.Contains(string(doc), feature.Markdown(s)) {
 		t.Error("docs/features.md is out of date: paste the output of `go run ./cmd/flowmeter features -markdown` into it")
+	}
+}
+
+func TestFlagsAfterInputs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	_, _, err := runCmd(t, "extract", filepath.Join(fixtures, "scan.pcap"), "-q", "-o", path, "--", "-")
+	// "-" after "--" is an input (stdin, empty here): an error about it, but -o was taken as a flag
+	if _, statErr := os.Stat(path); statErr != nil {
+		t.Errorf("-o after the input was not taken as a flag (%v, %v)", err, statErr)
+	}
+}
+
+// The whole loop on the bundled sample: label, train, evaluate, classify with
+// per-packet verdicts and the suspicious capture.
+func TestTrainClassifyEvaluate(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.csv")
+	os.WriteFile(rules, []byte("label,category,host\nmalicious,scan and brute force,203.0.113.66\nbenign,normal,0.0.0.0/0\n"), 0o644)
+	sample := filepath.Join(fixtures, "sample.pcap")
+	modelPath := filepath.Join(dir, "m.json")
+	out, errOut, err := runCmd(t, "train", "-q", "-model", modelPath, "--labels", rules, "--folds", "0", "--rounds", "20", sample)
+	if err != nil {
+		t.Fatal(err, errOut)
+	}
+	if !strings.Contains(out, "wrote "+modelPath) {
+		t.Errorf("train output:\n%s", out)
+	}
+	out, _, err = runCmd(t, "evaluate", "-q", "-model", modelPath, "--labels", rules, sample)
+	if err != nil || !strings.Contains(out, "recall 1.0000") || !strings.Contains(out, "FPR 0.0000") {
+		t.Errorf("evaluate on its training data (%v):\n%s", err, out)
+	}
+	pk, sus := filepath.Join(dir, "packets.csv"), filepath.Join(dir, "suspicious.pcap")
+	out, errOut, err = runCmd(t, "classify", "-model", modelPath, "--packets", pk, "--suspicious", sus, sample)
+	if err != nil {
+		t.Fatal(err, errOut)
+	}
+	rows := strings.Split(strings.TrimSpace(out), "\n")
+	header := strings.Split(rows[0], ",")
+	if header[len(header)-2] != "score" || header[len(header)-1] != "verdict" {
+		t.Errorf("classify header ends with %v", header[len(header)-2:])
+	}
+	malFlows, malPackets := 0, 0
+	for _, r := range rows[1:] {
+		f := strings.Split(r, ",")
+		if f[len(f)-1] == "malicious" {
+			malFlows++
+			if !strings.Contains(r, "203.0.113.66") {
+				t.Errorf("flagged a benign flow: %s", r[:80])
+			}
+		}
+	}
+	b, _ := os.ReadFile(pk)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for _, l := range lines[1:] {
+		if strings.HasSuffix(l, ",malicious") {
+			malPackets++
+		}
+	}
+	if len(lines)-1 != 1403 || malFlows < 300 {
+		t.Errorf("%d packet verdicts (want 1403), %d malicious flows", len(lines)-1, malFlows)
+	}
+	if !strings.Contains(errOut, fmt.Sprintf("malicious flows hold %d of 1403 packets", malPackets)) {
+		t.Errorf("reduction report does not match the packet verdicts (%d):\n%s", malPackets, errOut)
+	}
+	c, err := capture.Open(sus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	n := 0
+	for {
+		if _, _, err := c.ReadPacket(); err != nil {
+			break
+		}
+		n++
+	}
+	if n != malPackets {
+		t.Errorf("suspicious capture holds %d packets, packet verdicts say %d", n, malPackets)
+	}
+}
+
+func TestClassifyDefaultModel(t *testing.T) {
+	out, errOut, err := runCmd(t, "classify", filepath.Join(fixtures, "sample.pcap"))
+	if err != nil {
+		t.Fatal(err, errOut)
+	}
+	if !strings.Contains(errOut, "verdicts (threshold") || !strings.Contains(out, ",malicious\n") {
+		t.Errorf("no verdicts from the embedded model:\n%s", errOut)
+	}
+	_, _, err = runCmd(t, "classify", "--early", "4", filepath.Join(fixtures, "sample.pcap"))
+	var se *model.SchemaError
+	if !errors.As(err, &se) {
+		t.Errorf("a schema the model was not trained on: %v", err)
 	}
 }
