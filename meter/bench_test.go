@@ -10,6 +10,7 @@ import (
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/flow"
 	"github.com/flowmeter/flowmeter/meter"
+	"github.com/flowmeter/flowmeter/model"
 	"github.com/flowmeter/flowmeter/sink/csv"
 	"io"
 	"net/netip"
@@ -23,6 +24,10 @@ import (
 // file named by $FLOWMETER_BENCH_PCAP (e.g. bench/out/big.pcap from
 // bench/run.sh), or the test fixtures.
 func BenchmarkExtract(b *testing.B) {
+	benchmarkMeter(b, false)
+}
+
+func benchmarkMeter(b *testing.B, classify bool) {
 	path := os.Getenv("FLOWMETER_BENCH_PCAP")
 	if path == "" {
 		path = "testdata/tcp_sessions.pcap"
@@ -31,7 +36,14 @@ func BenchmarkExtract(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cols, _ := feature.Columns(feature.SetNative, schema, feature.Options{})
+	cols, _ := feature.Columns(feature.SetNative, schema, feature.Options{Scores: classify})
+	mdl, err := model.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := mdl.Bind(schema); err != nil {
+		b.Fatal(err)
+	}
 	var packets int64
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
@@ -41,7 +53,14 @@ func BenchmarkExtract(b *testing.B) {
 			b.Fatal(err)
 		}
 		w := csv.NewWriter(io.Discard, cols)
-		m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema}, w)
+		cfg := meter.Config{Flow: flow.DefaultConfig, Schema: schema}
+		if classify {
+			cfg.Decorate = func(r *feature.Record) {
+				r.Score = mdl.Score(r.Values)
+				r.Verdict = model.Verdict(r.Score, mdl.Threshold)
+			}
+		}
+		m := meter.New(cfg, w)
 		if err := m.Run(context.Background(), src, path); err != nil {
 			b.Fatal(err)
 		}
@@ -80,4 +99,10 @@ func BenchmarkFlowMemory(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "bytes/flow")
 		runtime.KeepAlive(m)
 	}
+}
+
+// BenchmarkClassify is BenchmarkExtract with every flow scored by the
+// embedded default model: the cost of classification.
+func BenchmarkClassify(b *testing.B) {
+	benchmarkMeter(b, true)
 }

@@ -31,6 +31,7 @@ const (
 	GBDT    = "gbdt"    // gradient-boosted decision trees (flowmeter's trainer)
 	LogReg  = "logreg"  // logistic regression on standardised inputs
 	XGBoost = "xgboost" // trees imported from an XGBoost JSON model
+	Blend   = "blend"   // the mean of a GBDT's and a logistic regression's probabilities
 )
 
 // Model is a trained binary classifier.
@@ -187,6 +188,16 @@ func (m *Model) check() error {
 				return errors.New("logreg: standard deviation ≤ 0")
 			}
 		}
+	case Blend:
+		if m.LogReg == nil || m.Trees == nil {
+			return errors.New("blend: needs both trees and a logistic regression")
+		}
+		lr, tr := *m, *m
+		lr.Algorithm, tr.Algorithm = LogReg, GBDT
+		if err := lr.check(); err != nil {
+			return err
+		}
+		return tr.check()
 	case GBDT, XGBoost:
 		if m.Trees == nil || len(m.Trees.Trees) == 0 || !finite(m.Trees.Base) {
 			return errors.New("trees: none, or a non-finite base")
@@ -266,17 +277,10 @@ func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 // record's Values, in the bound schema's order) is malicious. Bind first.
 func (m *Model) Score(values []float64) float64 {
 	switch m.Algorithm {
+	case Blend:
+		return (m.scoreLinear(values) + m.scoreTrees(values)) / 2
 	case LogReg:
-		l := m.LogReg
-		z := l.Intercept
-		for i, j := range m.idx {
-			v := (values[j] - l.Mean[i]) / l.Std[i]
-			if l.Clip > 0 {
-				v = math.Max(-l.Clip, math.Min(l.Clip, v))
-			}
-			z += l.Weights[i] * v
-		}
-		return sigmoid(z)
+		return m.scoreLinear(values)
 	case XGBoost:
 		// XGBoost compares and sums in float32; so do we, to give its scores.
 		z := float32(m.Trees.Base)
@@ -285,12 +289,29 @@ func (m *Model) Score(values []float64) float64 {
 		}
 		return sigmoid(float64(z))
 	default:
-		z := m.Trees.Base
-		for i := range m.Trees.Trees {
-			z += m.Trees.Trees[i].eval(values, m.idx)
-		}
-		return sigmoid(z)
+		return m.scoreTrees(values)
 	}
+}
+
+func (m *Model) scoreLinear(values []float64) float64 {
+	l := m.LogReg
+	z := l.Intercept
+	for i, j := range m.idx {
+		v := (values[j] - l.Mean[i]) / l.Std[i]
+		if l.Clip > 0 {
+			v = math.Max(-l.Clip, math.Min(l.Clip, v))
+		}
+		z += l.Weights[i] * v
+	}
+	return sigmoid(z)
+}
+
+func (m *Model) scoreTrees(values []float64) float64 {
+	z := m.Trees.Base
+	for i := range m.Trees.Trees {
+		z += m.Trees.Trees[i].eval(values, m.idx)
+	}
+	return sigmoid(z)
 }
 
 func (t *Tree) eval32(values []float64, idx []int) float32 {

@@ -95,7 +95,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.register(fs)
 	cfg := train.DefaultConfig
 	out := fs.String("model", "", "write the model to `FILE` (required)")
-	fs.StringVar(&cfg.Approach, "algorithm", train.ApproachGBDT, "gbdt (boosted trees), logreg (logistic regression), or seed (the original FlowMeter's 33 features with logistic regression)")
+	fs.StringVar(&cfg.Approach, "algorithm", cfg.Approach, "gbdt (boosted trees), logreg (logistic regression), blend (the mean of both), or seed (the original FlowMeter's 33 features with logistic regression)")
 	fs.IntVar(&cfg.Folds, "folds", cfg.Folds, "grouped cross-validation folds (by capture); 0: none")
 	fs.Float64Var(&cfg.TargetFPR, "target-fpr", cfg.TargetFPR, "choose the threshold that flags at most this share of benign flows out of fold")
 	fs.IntVar(&cfg.GBDT.Rounds, "rounds", cfg.GBDT.Rounds, "gbdt: most trees")
@@ -107,6 +107,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.GBDT.EarlyStop, "early-stop", cfg.GBDT.EarlyStop, "gbdt: stop after N rounds without a better validation loss on held-out captures (0: off)")
 	fs.Float64Var(&cfg.LogReg.L2, "l2", cfg.LogReg.L2, "logreg: L2 penalty")
 	site := fs.Bool("site-features", false, "also use "+strings.Join(train.SiteFeatures, ", ")+" (they identify the capture site)")
+	exclude := fs.String("exclude", "", "comma-separated features to leave out of the model inputs (a trailing * matches a prefix)")
 	compare := fs.Bool("compare", false, "cross-validate gbdt, logreg and seed on the same folds and print a table")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: flowmeter train -model FILE [flags] LABELLED.csv... | --labels RULES CAPTURES...\n\nflags:\n")
@@ -121,6 +122,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *site {
 		cfg.Exclude = nil
+	}
+	if *exclude != "" {
+		cfg.Exclude = append(append([]string{}, cfg.Exclude...), strings.Split(*exclude, ",")...)
 	}
 	cfg.Seed = f.seed
 	d, inputs, err := f.loadDataset(ctx, fs, -1, stderr)
@@ -238,7 +242,7 @@ func compareApproaches(d *train.Dataset, cfg train.Config, w io.Writer) error {
 	fold := train.GroupFolds(d, folds, cfg.Seed)
 	fmt.Fprintf(w, "\n%d-fold cross-validation grouped by capture, same folds for every approach; threshold chosen out of fold at %.1f %% FPR\n\n", folds, 100*cfg.TargetFPR)
 	fmt.Fprintf(w, "| approach | inputs | precision | recall | F1 | FPR | ROC AUC | PR AUC | recall at 1 %% FPR |\n|---|---|---|---|---|---|---|---|---|\n")
-	for _, a := range []string{train.ApproachSeed, train.ApproachLogReg, train.ApproachGBDT} {
+	for _, a := range []string{train.ApproachSeed, train.ApproachLogReg, train.ApproachGBDT, train.ApproachBlend} {
 		c := cfg
 		c.Approach, c.Folds = a, folds
 		oof, err := train.CrossValidate(d, c, fold)

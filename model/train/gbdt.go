@@ -19,7 +19,7 @@ type GBDTParams struct {
 }
 
 // DefaultGBDT are the defaults of `flowmeter train`.
-var DefaultGBDT = GBDTParams{Rounds: 300, Depth: 4, LearningRate: 0.1, Lambda: 10, MinChildWeight: 10, Bins: 64, EarlyStop: 30}
+var DefaultGBDT = GBDTParams{Rounds: 300, Depth: 4, LearningRate: 0.1, Lambda: 20, MinChildWeight: 20, Bins: 64, EarlyStop: 30}
 
 // matrix is the training data binned for histogram building.
 type matrix struct {

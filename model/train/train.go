@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strings"
 
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/model"
@@ -14,6 +15,7 @@ const (
 	ApproachGBDT   = "gbdt"   // boosted trees on every behavioural feature
 	ApproachLogReg = "logreg" // logistic regression on the same inputs
 	ApproachSeed   = "seed"   // the original FlowMeter: its 33 numeric features, logistic regression
+	ApproachBlend  = "blend"  // the mean of gbdt's and logreg's probabilities
 )
 
 // SiteFeatures are left out of the model inputs by default: initial TCP
@@ -38,7 +40,7 @@ type Config struct {
 }
 
 // DefaultConfig is `flowmeter train`'s.
-var DefaultConfig = Config{Approach: ApproachGBDT, GBDT: DefaultGBDT, LogReg: DefaultLogReg, Folds: 5, Seed: 1,
+var DefaultConfig = Config{Approach: ApproachBlend, GBDT: DefaultGBDT, LogReg: DefaultLogReg, Folds: 5, Seed: 1,
 	TargetFPR: 0.01, ValidFrac: 0.2, Exclude: SiteFeatures}
 
 // Inputs returns the model inputs of an approach over schema s.
@@ -50,17 +52,24 @@ func Inputs(s *feature.Schema, approach string, exclude []string) []string {
 		}
 		return in
 	}
-	skip := map[string]bool{}
-	for _, e := range exclude {
-		skip[e] = true
-	}
 	var in []string
 	for _, n := range s.Names() {
-		if !skip[n] {
+		if !excluded(n, exclude) {
 			in = append(in, n)
 		}
 	}
 	return in
+}
+
+// excluded reports whether name matches one of the patterns: a name, or a
+// prefix followed by *.
+func excluded(name string, patterns []string) bool {
+	for _, p := range patterns {
+		if p == name || strings.HasSuffix(p, "*") && strings.HasPrefix(name, strings.TrimSuffix(p, "*")) {
+			return true
+		}
+	}
+	return false
 }
 
 // balancedWeights gives each class the same total weight, the mean weight
@@ -204,6 +213,21 @@ func Fit(d *Dataset, cfg Config) (*model.Model, []float64, error) {
 		m.Trees, importance = FitGBDT(x, y, w, nil, nil, nil, p)
 		m.Params = model.Params{"rounds": len(m.Trees.Trees), "depth": p.Depth, "learning_rate": p.LearningRate,
 			"lambda": p.Lambda, "min_child_weight": p.MinChildWeight, "bins": p.Bins, "class_weights": "balanced"}
+	case ApproachBlend:
+		m.Algorithm = model.Blend
+		g, lr := cfg, cfg
+		g.Approach, lr.Approach = ApproachGBDT, ApproachLogReg
+		gm, gi, err := Fit(d, g)
+		if err != nil {
+			return nil, nil, err
+		}
+		lm, li, err := Fit(d, lr)
+		if err != nil {
+			return nil, nil, err
+		}
+		m.Trees, m.LogReg = gm.Trees, lm.LogReg
+		m.Params = model.Params{"gbdt": gm.Params, "logreg": lm.Params}
+		importance = blendImportance(gi, li)
 	case ApproachLogReg, ApproachSeed:
 		m.Algorithm = model.LogReg
 		m.LogReg = FitLogReg(x, y, w, cfg.LogReg)
@@ -213,9 +237,32 @@ func Fit(d *Dataset, cfg Config) (*model.Model, []float64, error) {
 		}
 		m.Params = model.Params{"l2": cfg.LogReg.L2, "iterations": cfg.LogReg.Iterations, "class_weights": "balanced", "approach": cfg.Approach}
 	default:
-		return nil, nil, fmt.Errorf("unknown approach %q (gbdt, logreg, seed)", cfg.Approach)
+		return nil, nil, fmt.Errorf("unknown approach %q (gbdt, logreg, blend, seed)", cfg.Approach)
 	}
 	return m, importance, nil
+}
+
+// blendImportance averages the two models' importances, each normalised to
+// sum 1.
+func blendImportance(a, b []float64) []float64 {
+	norm := func(v []float64) []float64 {
+		var s float64
+		for _, x := range v {
+			s += x
+		}
+		out := make([]float64, len(v))
+		for i, x := range v {
+			if s > 0 {
+				out[i] = x / s
+			}
+		}
+		return out
+	}
+	na, nb := norm(a), norm(b)
+	for i := range na {
+		na[i] = (na[i] + nb[i]) / 2
+	}
+	return na
 }
 
 func abs(x float64) float64 {

@@ -104,7 +104,7 @@ func fit(t *testing.T, approach string) *model.Model {
 // side of 0.5, and the same scores on every run.
 func TestTrainExactPredictions(t *testing.T) {
 	d := fixture()
-	for _, a := range []string{train.ApproachGBDT, train.ApproachLogReg} {
+	for _, a := range []string{train.ApproachGBDT, train.ApproachLogReg, train.ApproachBlend} {
 		m := fit(t, a)
 		m2 := fit(t, a)
 		row := make([]float64, 0, schema.Len())
@@ -122,7 +122,7 @@ func TestTrainExactPredictions(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, a := range []string{train.ApproachGBDT, train.ApproachLogReg} {
+	for _, a := range []string{train.ApproachGBDT, train.ApproachLogReg, train.ApproachBlend} {
 		m := fit(t, a)
 		var buf bytes.Buffer
 		if err := m.Save(&buf); err != nil {
