@@ -45,6 +45,7 @@ commands:
   classify   score every flow with a model (default: the embedded one) and give verdicts
   train      train a model on labelled flows (grouped cross-validation)
   evaluate   measure a model on labelled flows
+  report     write an HTML report (curves, confusion matrix, importances, distributions)
   import-xgboost  convert an XGBoost JSON model trained on flowmeter's columns
   features   print the feature schema (name, unit, formula)
 
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runClassify(ctx, rest, stdout, stderr)
 	case "evaluate":
 		return runEvaluate(ctx, rest, stdout, stderr)
+	case "report":
+		return runReport(ctx, rest, stdout, stderr)
 	case "import-xgboost":
 		return runImportXGBoost(rest, stdout, stderr)
 	case "help", "-h", "--help":

@@ -1,0 +1,285 @@
+// Package report writes a self-contained HTML page about a model on labelled
+// flows: ROC and precision-recall curves, the confusion matrix, feature
+// importances and per-feature distributions of benign and malicious flows.
+// Plots are SVG, drawn offline by gonum.org/v1/plot and inlined in the page,
+// so it loads nothing from the network. It is the only package that imports
+// the plotting library.
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/flowmeter/flowmeter/model"
+)
+
+// Input is what the report shows.
+type Input struct {
+	Title      string
+	Model      string // a line about the model
+	Data       string // a line about the data
+	Scores     []float64
+	Labels     []bool // true: malicious
+	Metrics    model.Metrics
+	Importance map[string]float64
+	// Features holds, per feature to plot, the values of the benign [0] and
+	// malicious [1] flows.
+	Features map[string][2][]float64
+	Order    []string // features in the order to show
+}
+
+var (
+	benignColor    = color.RGBA{R: 46, G: 125, B: 50, A: 255}
+	maliciousColor = color.RGBA{R: 198, G: 40, B: 40, A: 255}
+)
+
+func svg(p *plot.Plot, w, h vg.Length) (template.HTML, error) {
+	wt, err := p.WriterTo(w, h, "svg")
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if _, err := wt.WriteTo(&b); err != nil {
+		return "", err
+	}
+	return template.HTML(b.String()), nil
+}
+
+// curve returns the ROC (FPR, TPR) or precision-recall (recall, precision)
+// points of the scores, one per distinct score.
+func curve(scores []float64, labels []bool, pr bool) plotter.XYs {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+	var pos, neg float64
+	for _, l := range labels {
+		if l {
+			pos++
+		} else {
+			neg++
+		}
+	}
+	pts := plotter.XYs{}
+	if !pr {
+		pts = append(pts, plotter.XY{})
+	}
+	var tp, fp float64
+	for i := 0; i < len(idx); {
+		j := i
+		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
+			if labels[idx[j]] {
+				tp++
+			} else {
+				fp++
+			}
+			j++
+		}
+		if pr {
+			pts = append(pts, plotter.XY{X: tp / math.Max(pos, 1), Y: tp / (tp + fp)})
+		} else {
+			pts = append(pts, plotter.XY{X: fp / math.Max(neg, 1), Y: tp / math.Max(pos, 1)})
+		}
+		i = j
+	}
+	return pts
+}
+
+func linePlot(title, x, y string, pts plotter.XYs) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+	l, err := plotter.NewLine(pts)
+	if err != nil {
+		return nil, err
+	}
+	l.Color = maliciousColor
+	l.Width = vg.Points(1.5)
+	p.Add(l, plotter.NewGrid())
+	return p, nil
+}
+
+func importancePlot(imp map[string]float64) (*plot.Plot, error) {
+	type kv struct {
+		k string
+		v float64
+	}
+	var all []kv
+	for k, v := range imp {
+		all = append(all, kv{k, v})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v || all[i].v == all[j].v && all[i].k < all[j].k })
+	if len(all) > 20 {
+		all = all[:20]
+	}
+	// horizontal bars, largest on top
+	vals := make(plotter.Values, len(all))
+	names := make([]string, len(all))
+	for i, e := range all {
+		vals[len(all)-1-i] = e.v
+		names[len(all)-1-i] = e.k
+	}
+	p := plot.New()
+	p.Title.Text = "What the model leans on (normalised importance)"
+	bars, err := plotter.NewBarChart(vals, vg.Points(10))
+	if err != nil {
+		return nil, err
+	}
+	bars.Horizontal = true
+	bars.Color = maliciousColor
+	bars.LineStyle.Width = 0
+	p.Add(bars)
+	p.NominalY(names...)
+	return p, nil
+}
+
+// distPlot overlays histograms of log10(1+|x|)·sign(x) for benign and
+// malicious flows, each normalised to its own count.
+func distPlot(name string, vals [2][]float64) (*plot.Plot, error) {
+	tr := func(x float64) float64 { return math.Copysign(math.Log10(1+math.Abs(x)), x) }
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, vs := range vals {
+		for _, v := range vs {
+			t := tr(v)
+			lo, hi = math.Min(lo, t), math.Max(hi, t)
+		}
+	}
+	if math.IsInf(lo, 0) {
+		lo, hi = 0, 1
+	}
+	if hi == lo {
+		hi = lo + 1
+	}
+	const bins = 30
+	p := plot.New()
+	p.Title.Text = name
+	p.X.Label.Text = "sign(x)·log10(1+|x|)"
+	p.Y.Label.Text = "share of flows"
+	for c, vs := range vals {
+		if len(vs) == 0 {
+			continue
+		}
+		counts := make([]float64, bins)
+		for _, v := range vs {
+			k := int(float64(bins) * (tr(v) - lo) / (hi - lo))
+			counts[min(max(k, 0), bins-1)]++
+		}
+		pts := make(plotter.XYs, 0, 2*bins)
+		for k, n := range counts {
+			x0 := lo + (hi-lo)*float64(k)/bins
+			x1 := lo + (hi-lo)*float64(k+1)/bins
+			y := n / float64(len(vs))
+			pts = append(pts, plotter.XY{X: x0, Y: y}, plotter.XY{X: x1, Y: y})
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return nil, err
+		}
+		l.Width = vg.Points(1.5)
+		name := "benign"
+		l.Color = benignColor
+		if c == 1 {
+			name, l.Color = "malicious", maliciousColor
+		}
+		p.Add(l)
+		p.Legend.Add(name, l)
+	}
+	p.Legend.Top = true
+	return p, nil
+}
+
+type figure struct {
+	Caption string
+	SVG     template.HTML
+}
+
+var page = template.Must(template.New("report").Funcs(template.FuncMap{"pct": func(x float64) float64 { return 100 * x }}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:.3em .8em;text-align:right}
+th{background:#f3f3f3}.fig{display:inline-block;margin:.5em;vertical-align:top}
+.fig p{text-align:center;margin:.2em;font-size:90%}
+</style></head><body>
+<h1>{{.Title}}</h1>
+<p>{{.Model}}<br>{{.Data}}</p>
+<h2>At the threshold {{printf "%.4g" .M.Threshold}}</h2>
+<table><tr><th>truth \ verdict</th><th>benign</th><th>malicious</th></tr>
+<tr><th>benign</th><td>{{.M.TN}}</td><td>{{.M.FP}}</td></tr>
+<tr><th>malicious</th><td>{{.M.FN}}</td><td>{{.M.TP}}</td></tr></table>
+<table><tr><th>precision</th><th>recall</th><th>F1</th><th>false-positive rate</th><th>ROC AUC</th><th>PR AUC</th><th>recall at 1 % FPR</th></tr>
+<tr><td>{{printf "%.4f" .M.Precision}}</td><td>{{printf "%.4f" .M.Recall}}</td><td>{{printf "%.4f" .M.F1}}</td><td>{{printf "%.4f" .M.FPR}}</td><td>{{printf "%.4f" .M.ROCAUC}}</td><td>{{printf "%.4f" .M.PRAUC}}</td><td>{{printf "%.4f" .M.RecallAt1FPR}}</td></tr></table>
+{{range .Curves}}<div class="fig">{{.SVG}}<p>{{.Caption}}</p></div>{{end}}
+<h2>Flagged per category</h2>
+<table><tr><th>truth</th><th>category</th><th>flows</th><th>flagged</th></tr>
+{{range .M.Categories}}<tr><td>{{.Label}}</td><td style="text-align:left">{{.Category}}</td><td>{{.Flows}}</td><td>{{printf "%.1f %%" (pct .Rate)}}</td></tr>
+{{end}}</table>
+<h2>Feature distributions, benign and malicious</h2>
+{{range .Dists}}<div class="fig">{{.SVG}}<p>{{.Caption}}</p></div>{{end}}
+</body></html>
+`))
+
+// Write writes DIR/index.html (and nothing else: plots are inline).
+func Write(dir string, in *Input) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var curves, dists []figure
+	roc, err := linePlot(fmt.Sprintf("ROC curve (AUC %.3f)", in.Metrics.ROCAUC), "false-positive rate", "recall", curve(in.Scores, in.Labels, false))
+	if err != nil {
+		return err
+	}
+	prc, err := linePlot(fmt.Sprintf("Precision-recall curve (AP %.3f)", in.Metrics.PRAUC), "recall", "precision", curve(in.Scores, in.Labels, true))
+	if err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		p *plot.Plot
+		c string
+	}{{roc, "ROC"}, {prc, "precision-recall"}} {
+		s, err := svg(p.p, 4.5*vg.Inch, 3.5*vg.Inch)
+		if err != nil {
+			return err
+		}
+		curves = append(curves, figure{p.c, s})
+	}
+	if len(in.Importance) > 0 {
+		ip, err := importancePlot(in.Importance)
+		if err != nil {
+			return err
+		}
+		s, err := svg(ip, 7*vg.Inch, 5*vg.Inch)
+		if err != nil {
+			return err
+		}
+		curves = append(curves, figure{"feature importance", s})
+	}
+	for _, name := range in.Order {
+		dp, err := distPlot(name, in.Features[name])
+		if err != nil {
+			return err
+		}
+		s, err := svg(dp, 3.6*vg.Inch, 2.6*vg.Inch)
+		if err != nil {
+			return err
+		}
+		dists = append(dists, figure{name, s})
+	}
+	var b bytes.Buffer
+	err = page.Execute(&b, map[string]any{"Title": in.Title, "Model": in.Model, "Data": in.Data, "M": in.Metrics, "Curves": curves, "Dists": dists})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "index.html"), b.Bytes(), 0o644)
+}
