@@ -56,14 +56,15 @@ var contextFeatures = [NumContext]struct{ name, unit, formula string }{
 	CtxSvcFlows:     {"ctx_svc_flows", "flows", "flows to the same responder host, port and protocol in the window"},
 	CtxSvcSrcHosts:  {"ctx_svc_src_hosts", "hosts", "distinct initiator hosts among those flows"},
 	CtxSvcFailed:    {"ctx_svc_failed_ratio", "1", "share of those flows that failed"},
-	CtxPairFlows:    {"ctx_pair_flows", "flows", "flows between the same initiator and responder hosts (any port) in the window"},
-	CtxPairSvcFlows: {"ctx_pair_svc_flows", "flows", "flows from the same initiator host to the same responder host, port and protocol in the window: repeated logins look like this"},
+	CtxPairFlows:    {"ctx_pair_flows", "flows", "among the initiator's flows above, those to the same responder host (any port)"},
+	CtxPairSvcFlows: {"ctx_pair_svc_flows", "flows", "among the initiator's flows above, those to the same responder host, port and protocol: repeated logins look like this"},
 }
 
 type ctxEntry struct {
 	first  int64
 	peer   uint64 // hash of the other host
 	port   uint16
+	proto  uint8
 	failed bool
 }
 
@@ -90,12 +91,12 @@ func max64(a, b int64) int64 {
 	return b
 }
 
+// ctxKey is pointer-free (addresses as 16-byte arrays) so that it hashes fast.
 type ctxKey struct {
-	addr  netip.Addr
-	peer  netip.Addr // for host pairs
+	addr  [16]byte
 	port  uint16
 	proto uint8
-	role  uint8 // 0 initiator host, 1 responder host, 2 service, 3 host pair, 4 initiator to service
+	role  uint8 // 0 initiator host, 1 responder host, 2 service
 }
 
 // Context tracks recent flows per host and service. Not safe for concurrent
@@ -103,8 +104,8 @@ type ctxKey struct {
 type Context struct {
 	cfg   ContextConfig
 	rings map[ctxKey]*ring
-	seen  map[uint64]struct{}
-	ports map[uint16]struct{}
+	peers set // scratch for distinct counts
+	ports set
 }
 
 // NewContext returns an empty tracker.
@@ -113,7 +114,7 @@ func NewContext(cfg ContextConfig) *Context {
 		cfg.Flows = 1
 	}
 	return &Context{cfg: cfg, rings: make(map[ctxKey]*ring),
-		seen: make(map[uint64]struct{}), ports: make(map[uint16]struct{})}
+		peers: newSet(cfg.Flows + 1), ports: newSet(cfg.Flows + 1)}
 }
 
 // hash is FNV-1a over the address: stable across runs, so the output is too.
@@ -130,48 +131,95 @@ func (c *Context) hash(a netip.Addr) uint64 {
 func (c *Context) Observe(src, dst netip.AddrPort, proto uint8, first int64, failed bool) ContextValues {
 	var v ContextValues
 	from := first - c.cfg.Window
-	self := ctxEntry{first: first, port: dst.Port(), failed: failed}
+	dstHash, srcHash := c.hash(dst.Addr()), c.hash(src.Addr())
+	out := ctxEntry{first: first, peer: dstHash, port: dst.Port(), proto: proto, failed: failed} // as the initiator sees it
+	in := out                                                                                    // as the responder sees it
+	in.peer = srcHash
 
-	kSrc := ctxKey{addr: src.Addr(), role: 0}
-	n, hosts, ports, fails := c.summarize(c.rings[kSrc], from, ctxEntry{first: first, peer: c.hash(dst.Addr()), port: dst.Port(), failed: failed}, true)
+	kSrc := ctxKey{addr: src.Addr().As16(), role: 0}
+	rSrc := c.rings[kSrc]
+	n, hosts, ports, fails := c.summarize(rSrc, from, out, true)
 	v[CtxSrcFlows], v[CtxSrcDstHosts], v[CtxSrcDstPorts] = n, hosts, ports
 	v[CtxSrcFailed] = fails / n
 	v[CtxSrcRate] = n / (float64(c.cfg.Window) / 1e9)
+	// Pairs are counted among the initiator's own recent flows.
+	v[CtxPairFlows], v[CtxPairSvcFlows] = 1, 1
+	if rSrc != nil {
+		for _, e := range rSrc.e {
+			if e.first >= from && e.peer == dstHash {
+				v[CtxPairFlows]++
+				if e.port == out.port && e.proto == proto {
+					v[CtxPairSvcFlows]++
+				}
+			}
+		}
+	}
 
-	self.peer = c.hash(src.Addr())
-	kDst := ctxKey{addr: dst.Addr(), role: 1}
-	n, hosts, _, fails = c.summarize(c.rings[kDst], from, self, false)
+	kDst := ctxKey{addr: dst.Addr().As16(), role: 1}
+	n, hosts, _, fails = c.summarize(c.rings[kDst], from, in, false)
 	v[CtxDstFlows], v[CtxDstSrcHosts], v[CtxDstFailed] = n, hosts, fails/n
 
-	kSvc := ctxKey{addr: dst.Addr(), port: dst.Port(), proto: proto, role: 2}
-	n, hosts, _, fails = c.summarize(c.rings[kSvc], from, self, false)
+	kSvc := ctxKey{addr: dst.Addr().As16(), port: dst.Port(), proto: proto, role: 2}
+	n, hosts, _, fails = c.summarize(c.rings[kSvc], from, in, false)
 	v[CtxSvcFlows], v[CtxSvcSrcHosts], v[CtxSvcFailed] = n, hosts, fails/n
 
-	kPair := ctxKey{addr: src.Addr(), peer: dst.Addr(), role: 3}
-	n, _, _, _ = c.summarize(c.rings[kPair], from, self, false)
-	v[CtxPairFlows] = n
-	kPairSvc := ctxKey{addr: src.Addr(), peer: dst.Addr(), port: dst.Port(), proto: proto, role: 4}
-	n, _, _, _ = c.summarize(c.rings[kPairSvc], from, self, false)
-	v[CtxPairSvcFlows] = n
-
-	c.add(kSrc, ctxEntry{first: first, peer: c.hash(dst.Addr()), port: dst.Port(), failed: failed})
-	c.add(kDst, self)
-	c.add(kSvc, self)
-	c.add(kPair, self)
-	c.add(kPairSvc, self)
+	c.add(kSrc, out)
+	c.add(kDst, in)
+	c.add(kSvc, in)
 	return v
+}
+
+// set counts distinct values with an open-addressing table whose slots
+// are invalidated by bumping a generation number, so starting a new count
+// costs nothing (clearing a map for every flow does).
+type set struct {
+	keys []uint64
+	gens []uint32
+	gen  uint32
+	n    int
+}
+
+func newSet(capacity int) set {
+	size := 16
+	for size < 2*capacity {
+		size *= 2
+	}
+	return set{keys: make([]uint64, size), gens: make([]uint32, size)}
+}
+
+func (s *set) reset() {
+	s.gen++
+	s.n = 0
+	if s.gen == 0 { // wrapped: old generations could look current again
+		clear(s.gens)
+		s.gen = 1
+	}
+}
+
+func (s *set) add(k uint64) {
+	mask := uint64(len(s.keys) - 1)
+	for i := (k * 0x9E3779B97F4A7C15) >> 40 & mask; ; i = (i + 1) & mask {
+		if s.gens[i] != s.gen {
+			s.gens[i], s.keys[i] = s.gen, k
+			s.n++
+			return
+		}
+		if s.keys[i] == k {
+			return
+		}
+	}
 }
 
 // summarize counts the entries of r in the window plus self: flows, distinct
 // peers, distinct ports (when withPorts) and failures.
 func (c *Context) summarize(r *ring, from int64, self ctxEntry, withPorts bool) (n, peers, ports, fails float64) {
-	clear(c.seen)
-	clear(c.ports)
+	c.peers.reset()
+	c.ports.reset()
 	count := func(e ctxEntry) {
 		n++
-		c.seen[e.peer] = struct{}{}
+		c.peers.add(e.peer)
 		if withPorts {
-			c.ports[e.port] = struct{}{}
+			c.ports.add(uint64(e.port))
 		}
 		if e.failed {
 			fails++
@@ -185,7 +233,7 @@ func (c *Context) summarize(r *ring, from int64, self ctxEntry, withPorts bool) 
 			}
 		}
 	}
-	return n, float64(len(c.seen)), float64(len(c.ports)), fails
+	return n, float64(c.peers.n), float64(c.ports.n), fails
 }
 
 // Len is the number of hosts and services remembered.
@@ -203,15 +251,21 @@ func (c *Context) add(k ctxKey, e ctxEntry) {
 	r.add(e, c.cfg.Flows)
 }
 
-// evict drops the hosts and services with no flow in the window before now;
-// if that frees too little, it drops everything older than half the window.
+// drop forgets the rings whose latest flow started before horizon.
+func (c *Context) drop(horizon int64) {
+	for k, r := range c.rings {
+		if r.last < horizon {
+			delete(c.rings, k)
+		}
+	}
+}
+
+// evict makes room when MaxHosts rings are held: it drops the rings with no
+// flow in the window before now, then, if that frees too little, those older
+// than half the window, then all older than now.
 func (c *Context) evict(now int64) {
 	for _, horizon := range []int64{now - c.cfg.Window, now - c.cfg.Window/2, now} {
-		for k, r := range c.rings {
-			if r.last < horizon {
-				delete(c.rings, k)
-			}
-		}
+		c.drop(horizon)
 		if len(c.rings) < c.cfg.MaxHosts*9/10 {
 			return
 		}
