@@ -98,15 +98,21 @@ func Evaluate(scores []float64, labels []bool, cats []string, t float64) Metrics
 	return m
 }
 
-// aucs returns the area under the ROC curve (ties count half) and the
-// average precision.
-func aucs(scores []float64, labels []bool) (roc, ap float64) {
+// Point is an operating point: the true and false positives when every flow
+// scoring at least Threshold is flagged.
+type Point struct {
+	Threshold float64
+	TP, FP    float64
+}
+
+// Curve returns the operating points at each distinct score, highest first,
+// and the numbers of positive and negative flows.
+func Curve(scores []float64, labels []bool) (pts []Point, pos, neg float64) {
 	idx := make([]int, len(scores))
 	for i := range idx {
 		idx[i] = i
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
-	var pos, neg float64
 	for _, l := range labels {
 		if l {
 			pos++
@@ -114,10 +120,7 @@ func aucs(scores []float64, labels []bool) (roc, ap float64) {
 			neg++
 		}
 	}
-	if pos == 0 || neg == 0 {
-		return 0, 0
-	}
-	var tp, fp, prevTP, prevFP float64
+	var tp, fp float64
 	for i := 0; i < len(idx); {
 		j := i
 		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
@@ -128,10 +131,24 @@ func aucs(scores []float64, labels []bool) (roc, ap float64) {
 			}
 			j++
 		}
-		roc += (fp - prevFP) / neg * (tp + prevTP) / 2 / pos
-		ap += (tp - prevTP) / pos * tp / (tp + fp)
-		prevTP, prevFP = tp, fp
+		pts = append(pts, Point{scores[idx[i]], tp, fp})
 		i = j
+	}
+	return pts, pos, neg
+}
+
+// aucs returns the area under the ROC curve (ties count half) and the
+// average precision.
+func aucs(scores []float64, labels []bool) (roc, ap float64) {
+	pts, pos, neg := Curve(scores, labels)
+	if pos == 0 || neg == 0 {
+		return 0, 0
+	}
+	var prevTP, prevFP float64
+	for _, p := range pts {
+		roc += (p.FP - prevFP) / neg * (p.TP + prevTP) / 2 / pos
+		ap += (p.TP - prevTP) / pos * p.TP / (p.TP + p.FP)
+		prevTP, prevFP = p.TP, p.FP
 	}
 	return roc, ap
 }

@@ -55,45 +55,22 @@ func svg(p *plot.Plot, w, h vg.Length) (template.HTML, error) {
 	return template.HTML(b.String()), nil
 }
 
-// curve returns the ROC (FPR, TPR) or precision-recall (recall, precision)
-// points of the scores, one per distinct score.
+// curve returns the ROC (FPR, recall) or precision-recall (recall,
+// precision) points of the scores.
 func curve(scores []float64, labels []bool, pr bool) plotter.XYs {
-	idx := make([]int, len(scores))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
-	var pos, neg float64
-	for _, l := range labels {
-		if l {
-			pos++
-		} else {
-			neg++
-		}
-	}
-	pts := plotter.XYs{}
+	pts, pos, neg := model.Curve(scores, labels)
+	xy := plotter.XYs{}
 	if !pr {
-		pts = append(pts, plotter.XY{})
+		xy = append(xy, plotter.XY{})
 	}
-	var tp, fp float64
-	for i := 0; i < len(idx); {
-		j := i
-		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
-			if labels[idx[j]] {
-				tp++
-			} else {
-				fp++
-			}
-			j++
-		}
+	for _, p := range pts {
 		if pr {
-			pts = append(pts, plotter.XY{X: tp / math.Max(pos, 1), Y: tp / (tp + fp)})
+			xy = append(xy, plotter.XY{X: p.TP / math.Max(pos, 1), Y: p.TP / (p.TP + p.FP)})
 		} else {
-			pts = append(pts, plotter.XY{X: fp / math.Max(neg, 1), Y: tp / math.Max(pos, 1)})
+			xy = append(xy, plotter.XY{X: p.FP / math.Max(neg, 1), Y: p.TP / math.Max(pos, 1)})
 		}
-		i = j
 	}
-	return pts
+	return xy
 }
 
 func linePlot(title, x, y string, pts plotter.XYs) (*plot.Plot, error) {

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/flowmeter/flowmeter/model"
+	"github.com/flowmeter/flowmeter/model/train"
 )
 
 func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -24,22 +25,9 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	m, err := loadModel(*modelPath)
+	m, d, _, scores, err := f.scoreDataset(ctx, fs, *modelPath, stderr)
 	if err != nil {
 		return err
-	}
-	d, _, err := f.loadDataset(ctx, fs, m.Early, stderr)
-	if err != nil {
-		return err
-	}
-	if err := m.Bind(d.Schema); err != nil {
-		return err
-	}
-	scores := make([]float64, d.Len())
-	row := make([]float64, 0, d.Schema.Len())
-	for i := range scores {
-		row = d.Row(i, row)
-		scores[i] = m.Score(row)
 	}
 	t := m.Threshold
 	if *threshold >= 0 {
@@ -50,4 +38,27 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	mm := model.Evaluate(scores, d.Y, d.Cat, t)
 	mm.Write(stdout)
 	return nil
+}
+
+// scoreDataset loads the model (or the embedded one), the labelled flows in
+// its schema, and scores every flow.
+func (f *datasetFlags) scoreDataset(ctx context.Context, fs *flag.FlagSet, modelPath string, stderr io.Writer) (*model.Model, *train.Dataset, []string, []float64, error) {
+	m, err := loadModel(modelPath)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	d, inputs, err := f.loadDataset(ctx, fs, m.Early, stderr)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if err := m.Bind(d.Schema); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	scores := make([]float64, d.Len())
+	row := make([]float64, 0, d.Schema.Len())
+	for i := range scores {
+		row = d.Row(i, row)
+		scores[i] = m.Score(row)
+	}
+	return m, d, inputs, scores, nil
 }

@@ -40,15 +40,7 @@ func runImportXGBoost(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
-	f, err := os.Create(*out)
-	if err != nil {
-		return err
-	}
-	if err := m.Save(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := saveModel(*out, m); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d trees over %d inputs\n", *out, len(m.Trees.Trees), len(m.Inputs))

@@ -34,22 +34,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return errUsage
 	}
-	m, err := loadModel(*modelPath)
+	m, d, inputs, scores, err := f.scoreDataset(ctx, fs, *modelPath, stderr)
 	if err != nil {
 		return err
-	}
-	d, inputs, err := f.loadDataset(ctx, fs, m.Early, stderr)
-	if err != nil {
-		return err
-	}
-	if err := m.Bind(d.Schema); err != nil {
-		return err
-	}
-	scores := make([]float64, d.Len())
-	row := make([]float64, 0, d.Schema.Len())
-	for i := range scores {
-		row = d.Row(i, row)
-		scores[i] = m.Score(row)
 	}
 	in := &report.Input{
 		Title:    "flowmeter model report",

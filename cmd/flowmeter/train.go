@@ -169,15 +169,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, kv := range sortedImportance(m.Training.Importance) {
 		fmt.Fprintf(stdout, "  %-28s %.4f\n", kv.name, kv.v)
 	}
-	fh, err := os.Create(*out)
-	if err != nil {
-		return err
-	}
-	if err := m.Save(fh); err != nil {
-		fh.Close()
-		return err
-	}
-	if err := fh.Close(); err != nil {
+	if err := saveModel(*out, m); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nwrote %s: %s, %d inputs, threshold %.6g\n", *out, m.Algorithm, len(m.Inputs), m.Threshold)
@@ -255,4 +247,17 @@ func compareApproaches(d *train.Dataset, cfg train.Config, w io.Writer) error {
 			m.Precision, m.Recall, m.F1, m.FPR, m.ROCAUC, m.PRAUC, m.RecallAt1FPR)
 	}
 	return nil
+}
+
+// saveModel writes m to path.
+func saveModel(path string, m *model.Model) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := m.Save(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
