@@ -17,6 +17,7 @@ import (
 	"github.com/flowmeter/flowmeter/packet"
 	"github.com/flowmeter/flowmeter/sink/csv"
 	"github.com/flowmeter/flowmeter/sink/jsonl"
+	"github.com/flowmeter/flowmeter/sink/parquet"
 )
 
 // listFlag collects a repeatable string flag.
@@ -41,7 +42,7 @@ type meterFlags struct {
 }
 
 func (f *meterFlags) register(fs *flag.FlagSet) {
-	fs.Var(&f.outputs, "o", "output `FILE` (repeatable): .jsonl/.json for JSON lines, anything else CSV; - or none: CSV on stdout")
+	fs.Var(&f.outputs, "o", "output `FILE` (repeatable): .jsonl/.json for JSON lines, .parquet for Parquet, anything else CSV; - or none: CSV on stdout")
 	fs.StringVar(&f.columns, "columns", feature.SetNative, "column set: native, cic2017, cic2018 or seed")
 	fs.DurationVar(&f.idle, "idle-timeout", time.Duration(flow.DefaultConfig.IdleTimeout), "end a flow after this long without a packet")
 	fs.DurationVar(&f.active, "active-timeout", time.Duration(flow.DefaultConfig.ActiveTimeout), "cut a flow that lasts this long (it goes on in a new record)")
@@ -106,6 +107,8 @@ func openSinks(outputs []string, cols []feature.Column, stdout io.Writer) ([]met
 		switch {
 		case strings.HasSuffix(o, ".jsonl") || strings.HasSuffix(o, ".json"):
 			sinks = append(sinks, jsonl.NewWriter(w, cols))
+		case strings.HasSuffix(o, ".parquet"):
+			sinks = append(sinks, parquet.NewWriter(w, cols))
 		default:
 			sinks = append(sinks, csv.NewWriter(w, cols))
 		}
