@@ -17,6 +17,7 @@ import (
 	"github.com/flowmeter/flowmeter/packet"
 	"github.com/flowmeter/flowmeter/sink/csv"
 	"github.com/flowmeter/flowmeter/sink/jsonl"
+	"github.com/flowmeter/flowmeter/sink/kafka"
 	"github.com/flowmeter/flowmeter/sink/parquet"
 )
 
@@ -42,7 +43,7 @@ type meterFlags struct {
 }
 
 func (f *meterFlags) register(fs *flag.FlagSet) {
-	fs.Var(&f.outputs, "o", "output `FILE` (repeatable): .jsonl/.json for JSON lines, .parquet for Parquet, anything else CSV; - or none: CSV on stdout")
+	fs.Var(&f.outputs, "o", "output `FILE` (repeatable): .jsonl/.json for JSON lines, .parquet for Parquet, kafka://BROKER/TOPIC for Kafka, anything else CSV; - or none: CSV on stdout")
 	fs.StringVar(&f.columns, "columns", feature.SetNative, "column set: native, cic2017, cic2018 or seed")
 	fs.DurationVar(&f.idle, "idle-timeout", time.Duration(flow.DefaultConfig.IdleTimeout), "end a flow after this long without a packet")
 	fs.DurationVar(&f.active, "active-timeout", time.Duration(flow.DefaultConfig.ActiveTimeout), "cut a flow that lasts this long (it goes on in a new record)")
@@ -93,6 +94,20 @@ func openSinks(outputs []string, cols []feature.Column, stdout io.Writer) ([]met
 	}
 	var sinks []meter.Sink
 	for _, o := range outputs {
+		if strings.HasPrefix(o, "kafka://") {
+			cfg, err := kafka.ParseURL(o)
+			if err != nil {
+				closeSinks(sinks)
+				return nil, fmt.Errorf("%w: %v", errUsage, err)
+			}
+			k, err := kafka.NewWriter(cfg, cols)
+			if err != nil {
+				closeSinks(sinks)
+				return nil, err
+			}
+			sinks = append(sinks, k)
+			continue
+		}
 		var w io.Writer
 		if o == "-" {
 			w = nopCloser{stdout}

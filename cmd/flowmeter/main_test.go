@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/flowmeter/flowmeter/capture"
 	"github.com/flowmeter/flowmeter/model"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"os"
 	"path/filepath"
 	"strings"
@@ -239,5 +240,24 @@ func TestClassifyDefaultModel(t *testing.T) {
 	var se *model.SchemaError
 	if !errors.As(err, &se) {
 		t.Errorf("a schema the model was not trained on: %v", err)
+	}
+}
+
+func TestKafkaAndParquetOutputs(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "flows"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pq := filepath.Join(t.TempDir(), "f.parquet")
+	_, errOut, err := runCmd(t, "extract", "-o", "kafka://"+c.ListenAddrs()[0]+"/flows", "-o", pq, filepath.Join(fixtures, "tcp_sessions.pcap"))
+	if err != nil {
+		t.Fatal(err, errOut)
+	}
+	if st, err := os.Stat(pq); err != nil || st.Size() == 0 {
+		t.Errorf("parquet output: %v", err)
+	}
+	if _, _, err := runCmd(t, "extract", "-o", "kafka://nohost", filepath.Join(fixtures, "tcp_sessions.pcap")); !errors.Is(err, errUsage) {
+		t.Errorf("bad kafka URL: %v", err)
 	}
 }

@@ -11,27 +11,56 @@ import (
 	"github.com/flowmeter/flowmeter/feature"
 )
 
-// Writer writes records as JSON lines. Not safe for concurrent use.
-type Writer struct {
-	w    *bufio.Writer
-	c    io.Closer
+// Encoder turns records into JSON objects. Not safe for concurrent use.
+type Encoder struct {
 	cols []feature.Column
 	keys [][]byte // pre-quoted keys with their colon
-	buf  []byte
 	tmp  []byte
-	err  error
+}
+
+// NewEncoder returns an Encoder of the given columns.
+func NewEncoder(cols []feature.Column) *Encoder {
+	e := &Encoder{cols: cols}
+	for _, c := range cols {
+		k := appendString(nil, c.Name)
+		e.keys = append(e.keys, append(k, ':'))
+	}
+	return e
+}
+
+// Append appends r as one JSON object (no newline) to b.
+func (e *Encoder) Append(b []byte, r *feature.Record) []byte {
+	b = append(b, '{')
+	for i, c := range e.cols {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e.keys[i]...)
+		if c.IsString() {
+			e.tmp = feature.AppendValue(e.tmp[:0], r, c)
+			b = appendString(b, string(e.tmp))
+		} else {
+			b = feature.AppendValue(b, r, c)
+		}
+	}
+	return append(b, '}')
+}
+
+// Writer writes records as JSON lines. Not safe for concurrent use.
+type Writer struct {
+	w   *bufio.Writer
+	c   io.Closer
+	enc *Encoder
+	buf []byte
+	err error
 }
 
 // NewWriter returns a Writer of the given columns to w; Close closes w if it
 // is an io.Closer.
 func NewWriter(w io.Writer, cols []feature.Column) *Writer {
-	jw := &Writer{w: bufio.NewWriterSize(w, 1<<16), cols: cols}
+	jw := &Writer{w: bufio.NewWriterSize(w, 1<<16), enc: NewEncoder(cols)}
 	if c, ok := w.(io.Closer); ok {
 		jw.c = c
-	}
-	for _, c := range cols {
-		k := appendString(nil, c.Name)
-		jw.keys = append(jw.keys, append(k, ':'))
 	}
 	return jw
 }
@@ -41,22 +70,8 @@ func (w *Writer) Write(r *feature.Record) error {
 	if w.err != nil {
 		return w.err
 	}
-	b := append(w.buf[:0], '{')
-	for i, c := range w.cols {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, w.keys[i]...)
-		if c.IsString() {
-			w.tmp = feature.AppendValue(w.tmp[:0], r, c)
-			b = appendString(b, string(w.tmp))
-		} else {
-			b = feature.AppendValue(b, r, c)
-		}
-	}
-	b = append(b, '}', '\n')
-	w.buf = b
-	_, w.err = w.w.Write(b)
+	w.buf = append(w.enc.Append(w.buf[:0], r), '\n')
+	_, w.err = w.w.Write(w.buf)
 	return w.err
 }
 

@@ -1,0 +1,132 @@
+// Package kafka publishes flow records to a Kafka topic with franz-go: one
+// message per flow, the record as a JSON object for value and its flow_id
+// for key (so the updates of one flow go to one partition, in order).
+//
+// Producing never blocks the meter: records are buffered (at most
+// Config.Buffer of them) and sent in batches by the client, which retries a
+// broker that went away; a record that finds the buffer full, or that the
+// client finally gives up on, is counted as lost, not waited for. Close
+// flushes what it can within Config.FlushTimeout and reports the counts.
+// It is the only package that imports a Kafka client.
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/flowmeter/flowmeter/feature"
+	"github.com/flowmeter/flowmeter/sink/jsonl"
+)
+
+// Config configures a Writer.
+type Config struct {
+	Brokers      []string
+	Topic        string
+	Buffer       int           // most records waiting to be sent
+	Linger       time.Duration // how long a batch waits to fill
+	Delivery     time.Duration // how long a record may take to be delivered before it counts as lost
+	FlushTimeout time.Duration // how long Close waits for buffered records
+}
+
+// ParseURL reads kafka://BROKER[,BROKER...]/TOPIC.
+func ParseURL(s string) (Config, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "kafka" || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+		return Config{}, fmt.Errorf("%q: want kafka://BROKER[,BROKER...]/TOPIC", s)
+	}
+	return Config{Brokers: strings.Split(u.Host, ","), Topic: strings.Trim(u.Path, "/"),
+		Buffer: 100000, Linger: 50 * time.Millisecond, Delivery: 30 * time.Second, FlushTimeout: 10 * time.Second}, nil
+}
+
+// Stats counts what happened to the records.
+type Stats struct {
+	Written   int64 // handed to Write
+	Delivered int64 // acknowledged by a broker
+	Dropped   int64 // the buffer was full
+	Failed    int64 // the client gave up (after retries, or at Close)
+}
+
+// Writer publishes records. Write is not safe for concurrent use; the
+// counters are.
+type Writer struct {
+	cl       *kgo.Client
+	cfg      Config
+	enc      *jsonl.Encoder
+	buf      []byte
+	stats    struct{ written, delivered, dropped, failed atomic.Int64 }
+	firstErr atomic.Value // string: the first delivery error
+	err      error
+}
+
+// NewWriter connects lazily: it does not wait for a broker.
+func NewWriter(cfg Config, cols []feature.Column) (*Writer, error) {
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.DefaultProduceTopic(cfg.Topic),
+		kgo.MaxBufferedRecords(cfg.Buffer),
+		kgo.ProducerLinger(cfg.Linger),
+		kgo.RecordDeliveryTimeout(cfg.Delivery),
+		kgo.AllowAutoTopicCreation(),
+		// At-least-once is enough for flow records, and without producer IDs
+		// the client resumes cleanly with a broker that lost its state.
+		kgo.DisableIdempotentWrite(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	return &Writer{cl: cl, cfg: cfg, enc: jsonl.NewEncoder(cols)}, nil
+}
+
+// Write queues one record; it never blocks on the network.
+func (w *Writer) Write(r *feature.Record) error {
+	w.stats.written.Add(1)
+	w.buf = w.enc.Append(w.buf[:0], r)
+	key := fmt.Appendf(nil, "%016x", r.ID)
+	rec := &kgo.Record{Key: key, Value: append([]byte(nil), w.buf...)}
+	w.cl.TryProduce(context.Background(), rec, func(_ *kgo.Record, err error) {
+		switch {
+		case err == nil:
+			w.stats.delivered.Add(1)
+		case errors.Is(err, kgo.ErrMaxBuffered):
+			w.stats.dropped.Add(1)
+		default:
+			if w.stats.failed.Add(1) == 1 {
+				w.firstErr.Store(err.Error())
+			}
+		}
+	})
+	return nil
+}
+
+// Stats returns the counts so far.
+func (w *Writer) Stats() Stats {
+	return Stats{Written: w.stats.written.Load(), Delivered: w.stats.delivered.Load(),
+		Dropped: w.stats.dropped.Load(), Failed: w.stats.failed.Load()}
+}
+
+// Close waits up to FlushTimeout for the buffered records, then closes the
+// client; records still unsent count as failed. It returns an error naming
+// the losses, if any.
+func (w *Writer) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.FlushTimeout)
+	defer cancel()
+	w.cl.Flush(ctx)
+	w.cl.Close() // fails what is left, through the callbacks
+	st := w.Stats()
+	if lost := st.Dropped + st.Failed; lost > 0 {
+		msg := fmt.Sprintf("kafka %s/%s: %d of %d records lost (%d with the buffer full, %d not delivered)",
+			strings.Join(w.cfg.Brokers, ","), w.cfg.Topic, lost, st.Written, st.Dropped, st.Failed)
+		if first, _ := w.firstErr.Load().(string); first != "" {
+			msg += "; first delivery error: " + first
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
