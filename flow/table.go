@@ -120,9 +120,6 @@ func NewTable[S any](cfg Config, reset func(*S)) *Table[S] {
 // Len is the number of flows in the table.
 func (t *Table[S]) Len() int { return t.active }
 
-// Now is the latest packet time the table has seen.
-func (t *Table[S]) Now() int64 { return t.now }
-
 // Lookup finds or creates the flow of m, updates its times and TCP state, and
 // returns it with m's direction. Records that end because of this packet (a
 // new SYN after a close, the active timeout) are passed to emit first. The

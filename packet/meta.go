@@ -137,9 +137,6 @@ type Meta struct {
 	FragOffset uint16
 }
 
-// IsIPv4 reports whether the packet is IPv4.
-func (m *Meta) IsIPv4() bool { return m.Version == 4 }
-
 // Tuple is a 5-tuple quoted inside an ICMP error.
 type Tuple struct {
 	Src, Dst         [16]byte

@@ -19,14 +19,16 @@ import (
 // from.
 type datasetFlags struct {
 	meterFlags
-	cap  int
-	seed uint64
+	cap   int
+	seed  uint64
+	group string
 }
 
 func (f *datasetFlags) register(fs *flag.FlagSet) {
 	f.meterFlags.register(fs)
 	fs.IntVar(&f.cap, "cap", 2000, "take at most `N` flows from any one capture (a uniform sample); 0: all")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed for sampling, folds and validation splits")
+	fs.StringVar(&f.group, "group", "capture", "cross-validation groups and the cap: capture (each file) or source (each directory of captures)")
 }
 
 // loadDataset reads labelled flows: CSV files written by `extract --labels`,
@@ -62,7 +64,11 @@ func (f *datasetFlags) loadDataset(ctx context.Context, fs *flag.FlagSet, early 
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
+	if f.group != "capture" && f.group != "source" {
+		return nil, nil, fmt.Errorf("%w: -group must be capture or source", errUsage)
+	}
 	b := train.NewBuilder(schema, f.cap, f.seed)
+	b.BySource = f.group == "source"
 	for _, c := range csvs {
 		if err := b.ReadCSV(c); err != nil {
 			return nil, nil, err
@@ -132,10 +138,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	benign, mal := d.Counts()
-	fmt.Fprintf(stdout, "training data: %d flows (%d benign, %d malicious) from %d captures, at most %d per capture\n",
-		d.Len(), benign, mal, countGroups(d), f.cap)
+	fmt.Fprintf(stdout, "training data: %d flows (%d benign, %d malicious) from %d groups (%s), at most %d per group\n",
+		d.Len(), benign, mal, countGroups(d), f.group, f.cap)
 	if *compare {
-		if err := compareApproaches(d, cfg, stdout); err != nil {
+		if err := compareApproaches(d, cfg, f.group, stdout); err != nil {
 			return err
 		}
 	}
@@ -150,7 +156,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		threshold = model.ThresholdAtFPR(oof, d.Y, cfg.TargetFPR)
 		mm := model.Evaluate(oof, d.Y, d.Cat, threshold)
 		metrics = &mm
-		fmt.Fprintf(stdout, "\n%d-fold cross-validation grouped by capture (out-of-fold scores), %s:\n", cfg.Folds, cfg.Approach)
+		fmt.Fprintf(stdout, "\n%d-fold cross-validation grouped by %s (out-of-fold scores), %s:\n", cfg.Folds, f.group, cfg.Approach)
 		mm.Write(stdout)
 	}
 	m, importance, err := train.Fit(d, cfg)
@@ -226,13 +232,13 @@ func topImportance(names []string, imp []float64, n int) map[string]float64 {
 }
 
 // compareApproaches cross-validates every approach on the same folds.
-func compareApproaches(d *train.Dataset, cfg train.Config, w io.Writer) error {
+func compareApproaches(d *train.Dataset, cfg train.Config, group string, w io.Writer) error {
 	folds := cfg.Folds
 	if folds < 2 {
 		folds = 5
 	}
 	fold := train.GroupFolds(d, folds, cfg.Seed)
-	fmt.Fprintf(w, "\n%d-fold cross-validation grouped by capture, same folds for every approach; threshold chosen out of fold at %.1f %% FPR\n\n", folds, 100*cfg.TargetFPR)
+	fmt.Fprintf(w, "\n%d-fold cross-validation grouped by %s, same folds for every approach; threshold chosen out of fold at %.1f %% FPR\n\n", folds, group, 100*cfg.TargetFPR)
 	fmt.Fprintf(w, "| approach | inputs | precision | recall | F1 | FPR | ROC AUC | PR AUC | recall at 1 %% FPR |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, a := range []string{train.ApproachSeed, train.ApproachLogReg, train.ApproachGBDT, train.ApproachBlend} {
 		c := cfg

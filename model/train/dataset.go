@@ -73,11 +73,12 @@ func (d *Dataset) Counts() (benign, malicious int) {
 }
 
 // Builder collects labelled records into a Dataset, keeping at most Cap
-// flows per capture (a uniform sample, by reservoir sampling with a fixed
+// flows per group (capture, or source directory with BySource) (a uniform sample, by reservoir sampling with a fixed
 // seed) and dropping unlabelled and "unknown" flows. It implements
 // meter.Sink, so a meter can feed it directly.
 type Builder struct {
-	Cap int // 0: no cap
+	Cap      int  // 0: no cap
+	BySource bool // group flows by their capture's directory instead of the capture
 	rng *rand.Rand
 	ds  *Dataset
 	// per capture: rows held and flows seen
@@ -116,6 +117,7 @@ func (b *Builder) add(values []float64, lab, cat, group string) {
 	if !ok {
 		return
 	}
+	group = GroupName(group, b.BySource)
 	n := b.seen[group]
 	b.seen[group] = n + 1
 	d := b.ds
