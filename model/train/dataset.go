@@ -79,8 +79,8 @@ func (d *Dataset) Counts() (benign, malicious int) {
 type Builder struct {
 	Cap      int  // 0: no cap
 	BySource bool // group flows by their capture's directory instead of the capture
-	rng *rand.Rand
-	ds  *Dataset
+	rng      *rand.Rand
+	ds       *Dataset
 	// per capture: rows held and flows seen
 	held map[string][]int
 	seen map[string]int
