@@ -227,6 +227,41 @@ func (m *Meter) Packet(meta *packet.Meta, data []byte, info capture.Info) {
 	}
 }
 
+// RunLive meters a live source until ctx is done, then ends every open flow
+// with end_reason shutdown. ReadPacket returning an error that matches idle
+// (errors.Is) means no packet came for a while; once a second of wall time,
+// flows are expired against the clock (the later of the clock and the
+// newest packet), so an idle flow ends on time even when no packet comes.
+func (m *Meter) RunLive(ctx context.Context, src capture.Source, name string, idle error) error {
+	m.capture = name
+	m.start = time.Now()
+	var meta packet.Meta
+	last := time.Now()
+	for ctx.Err() == nil {
+		data, info, err := src.ReadPacket()
+		switch {
+		case err == nil:
+			meta.Time = info.Time
+			m.Packet(&meta, data, info)
+		case errors.Is(err, idle):
+		default:
+			m.Flush(flow.EndShutdown)
+			return err
+		}
+		if now := time.Now(); now.Sub(last) >= time.Second {
+			last = now
+			m.table.Expire(now.UnixNano(), m.emitFn)
+			m.progress()
+			if m.err != nil {
+				break
+			}
+		}
+	}
+	m.Flush(flow.EndShutdown)
+	m.clearProgress()
+	return m.err
+}
+
 // Flush ends every open flow with reason r.
 func (m *Meter) Flush(r flow.EndReason) {
 	m.table.Flush(r, m.emitFn)

@@ -43,6 +43,7 @@ const usage = `usage: flowmeter COMMAND [flags] [args]
 commands:
   extract    read captures and write one record per flow (CSV or JSON lines)
   classify   score every flow with a model (default: the embedded one) and give verdicts
+  live       capture from an interface (-i IFACE), classify flows as they end
   train      train a model on labelled flows (grouped cross-validation)
   evaluate   measure a model on labelled flows
   report     write an HTML report (curves, confusion matrix, importances, distributions)
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTrain(ctx, rest, stdout, stderr)
 	case "classify":
 		return runClassify(ctx, rest, stdout, stderr)
+	case "live":
+		return runLive(ctx, rest, stdout, stderr)
 	case "evaluate":
 		return runEvaluate(ctx, rest, stdout, stderr)
 	case "report":

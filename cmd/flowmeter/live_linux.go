@@ -1,0 +1,22 @@
+//go:build linux
+
+package main
+
+import (
+	"time"
+
+	"github.com/flowmeter/flowmeter/capture"
+	"github.com/flowmeter/flowmeter/capture/live"
+)
+
+// openLive opens a live capture on iface.
+func openLive(iface string) (src capture.Source, stats func() liveStats, idle error, closer func(), err error) {
+	s, err := live.Open(iface, 100*time.Millisecond)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return s, func() liveStats {
+		st := s.Stats()
+		return liveStats{Drops: st.Drops, Freezes: st.Freezes, Packets: st.Packets}
+	}, live.ErrTimeout, s.Close, nil
+}

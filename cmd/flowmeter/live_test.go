@@ -1,0 +1,195 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+)
+
+func sh(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, out)
+	}
+}
+
+// inNetns runs fn with the calling thread in network namespace ns.
+func inNetns(t *testing.T, ns string, fn func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	target, err := os.Open("/var/run/netns/" + ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.Close()
+	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET)
+	fn()
+}
+
+// TestLiveCapture creates a network namespace joined to this one by a veth
+// pair, captures on this end with `flowmeter live`, sends TCP (handshake,
+// data, FIN), UDP and ICMP across, stops it as SIGINT would, and checks each
+// flow. It needs root and runs when FLOWMETER_LIVE_TESTS=1 (.ci/run sets it).
+func TestLiveCapture(t *testing.T) {
+	if os.Getenv("FLOWMETER_LIVE_TESTS") != "1" {
+		t.Skip("set FLOWMETER_LIVE_TESTS=1 (as root) to run the live capture test")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("live capture test needs root")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs iproute2's ip")
+	}
+	ns := fmt.Sprintf("fmtest%d", os.Getpid()%100000)
+	veth, peer := "fmv"+ns[6:], "fmp"+ns[6:]
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Skipf("cannot create a network namespace here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "link", "del", veth).Run(); exec.Command("ip", "netns", "del", ns).Run() })
+	sh(t, "ip", "link", "add", veth, "type", "veth", "peer", "name", peer)
+	sh(t, "ip", "link", "set", peer, "netns", ns)
+	sh(t, "ip", "addr", "add", "10.199.0.1/30", "dev", veth)
+	sh(t, "ip", "link", "set", veth, "up")
+	sh(t, "ip", "-n", ns, "addr", "add", "10.199.0.2/30", "dev", peer)
+	sh(t, "ip", "-n", ns, "link", "set", peer, "up")
+	sh(t, "ip", "-n", ns, "link", "set", "lo", "up")
+
+	// A TCP server and a UDP socket inside the namespace.
+	var ln net.Listener
+	var uc net.PacketConn
+	inNetns(t, ns, func() {
+		var err error
+		if ln, err = net.Listen("tcp4", "10.199.0.2:8080"); err != nil {
+			t.Fatal(err)
+		}
+		if uc, err = net.ListenPacket("udp4", "10.199.0.2:5353"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer ln.Close()
+	defer uc.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 1000)
+			n, _ := c.Read(buf)
+			c.Write(bytes.Repeat([]byte("x"), 3000+n))
+			c.Close()
+		}
+	}()
+	go func() {
+		buf := make([]byte, 2000)
+		for {
+			n, a, err := uc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			uc.WriteTo(buf[:n], a)
+		}
+	}()
+
+	out := t.TempDir() + "/flows.jsonl"
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var stderr bytes.Buffer
+	go func() { done <- run(ctx, []string{"live", "-i", veth, "-o", out}, &bytes.Buffer{}, &stderr) }()
+	time.Sleep(500 * time.Millisecond) // the ring is up
+
+	c, err := net.DialTimeout("tcp4", "10.199.0.2:8080", 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("hello over veth"))
+	got := make([]byte, 10000)
+	total := 0
+	for {
+		n, err := c.Read(got)
+		total += n
+		if err != nil {
+			break
+		}
+	}
+	c.Close()
+	u, err := net.Dial("udp4", "10.199.0.2:5353")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		u.Write([]byte("query"))
+		u.SetReadDeadline(time.Now().Add(time.Second))
+		u.Read(got)
+	}
+	u.Close()
+	pc, err := icmp.ListenPacket("ip4:icmp", "0.0.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := 1; seq <= 2; seq++ {
+		msg, _ := (&icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: 77, Seq: seq, Data: []byte("ping")}}).Marshal(nil)
+		pc.WriteTo(msg, &net.IPAddr{IP: net.ParseIP("10.199.0.2")})
+		pc.SetReadDeadline(time.Now().Add(time.Second))
+		pc.ReadFrom(got)
+	}
+	pc.Close()
+	time.Sleep(1500 * time.Millisecond) // the FIN flow is reported by the 1 s tick
+	stopAt := time.Now()
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("live: %v\n%s", err, stderr.String())
+	}
+	if d := time.Since(stopAt); d > time.Second {
+		t.Errorf("stopping took %v", d)
+	}
+	b, _ := os.ReadFile(out)
+	seen := map[string]map[string]any{}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r map[string]any
+		if json.Unmarshal([]byte(l), &r) != nil {
+			t.Fatalf("bad line %q", l)
+		}
+		key := fmt.Sprintf("%v/%v", r["protocol"], r["dst_port"])
+		seen[key] = r
+	}
+	tcp, udp, ic := seen["6/8080"], seen["17/5353"], seen["1/0"]
+	if tcp == nil || udp == nil || ic == nil {
+		t.Fatalf("flows %v\n%s", seen, stderr.String())
+	}
+	if tcp["end_reason"] != "fin" || tcp["src_ip"] != "10.199.0.1" || tcp["bwd_payload_bytes"].(float64) != float64(total) ||
+		tcp["fwd_payload_bytes"].(float64) != 15 || tcp["tcp_handshake"].(float64) != 1 {
+		t.Errorf("tcp flow: %v %v fwd %v bwd %v (read %d)", tcp["end_reason"], tcp["src_ip"], tcp["fwd_payload_bytes"], tcp["bwd_payload_bytes"], total)
+	}
+	if udp["end_reason"] != "shutdown" || udp["fwd_packets"].(float64) != 3 || udp["bwd_packets"].(float64) != 3 || udp["fwd_payload_bytes"].(float64) != 15 {
+		t.Errorf("udp flow: %v fwd %v bwd %v", udp["end_reason"], udp["fwd_packets"], udp["bwd_packets"])
+	}
+	if ic["fwd_packets"].(float64) != 2 || ic["bwd_packets"].(float64) != 2 || ic["icmp_type"].(float64) != 8 {
+		t.Errorf("icmp flow: fwd %v bwd %v type %v", ic["fwd_packets"], ic["bwd_packets"], ic["icmp_type"])
+	}
+	if !strings.Contains(stderr.String(), "kernel:") || !strings.Contains(stderr.String(), "dropped") {
+		t.Errorf("summary without drop counters:\n%s", stderr.String())
+	}
+}
