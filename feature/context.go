@@ -129,6 +129,16 @@ func (c *Context) hash(a netip.Addr) uint64 {
 // Observe returns the context of a flow from src to dst (initiator and
 // responder) that started at first, then adds the flow to the context.
 func (c *Context) Observe(src, dst netip.AddrPort, proto uint8, first int64, failed bool) ContextValues {
+	return c.observe(src, dst, proto, first, failed, true)
+}
+
+// Peek returns the context of a flow that has not ended (an early verdict)
+// without adding it.
+func (c *Context) Peek(src, dst netip.AddrPort, proto uint8, first int64, failed bool) ContextValues {
+	return c.observe(src, dst, proto, first, failed, false)
+}
+
+func (c *Context) observe(src, dst netip.AddrPort, proto uint8, first int64, failed, add bool) ContextValues {
 	var v ContextValues
 	from := first - c.cfg.Window
 	dstHash, srcHash := c.hash(dst.Addr()), c.hash(src.Addr())
@@ -163,9 +173,11 @@ func (c *Context) Observe(src, dst netip.AddrPort, proto uint8, first int64, fai
 	n, hosts, _, fails = c.summarize(c.rings[kSvc], from, in, false)
 	v[CtxSvcFlows], v[CtxSvcSrcHosts], v[CtxSvcFailed] = n, hosts, fails/n
 
-	c.add(kSrc, out)
-	c.add(kDst, in)
-	c.add(kSvc, in)
+	if add {
+		c.add(kSrc, out)
+		c.add(kDst, in)
+		c.add(kSvc, in)
+	}
 	return v
 }
 

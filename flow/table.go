@@ -18,9 +18,10 @@ const (
 	EndRST                       // a TCP reset
 	EndEOF                       // the input ended with the flow still open
 	EndShutdown                  // the meter was stopped (live capture)
+	Early                        // not an end: an early report after the first packets (live --early)
 )
 
-var endNames = [...]string{"open", "idle", "active", "fin", "rst", "eof", "shutdown"}
+var endNames = [...]string{"open", "idle", "active", "fin", "rst", "eof", "shutdown", "early"}
 
 func (r EndReason) String() string {
 	if int(r) < len(endNames) {

@@ -46,6 +46,10 @@ type Config struct {
 	// its capture and the ID of the flow record it joined (0: it joined
 	// none). Per-packet verdicts are built from it.
 	OnPacket func(number int, flowID uint64)
+	// EarlyAfter, when > 0, writes an extra record (end_reason "early") when
+	// a flow reaches this many packets, so that a verdict comes while the
+	// flow goes on; the flow's final record follows when it ends.
+	EarlyAfter int64
 }
 
 // Stats counts what a Meter saw.
@@ -57,7 +61,8 @@ type Stats struct {
 	Skipped          [packet.NumReasons]int64
 	FragAttributed   int64 // non-first fragments attributed to their flow
 	FragUnattributed int64 // non-first fragments whose first fragment was not seen
-	Flows            int64 // records written
+	Flows            int64 // flow records written (ended flows)
+	EarlyRecords     int64 // early records written (Config.EarlyAfter)
 	ByEnd            [8]int64
 	MaxActive        int // most flows open at once
 	ReadErrors       []error
@@ -214,6 +219,9 @@ func (m *Meter) Packet(meta *packet.Meta, data []byte, info capture.Info) {
 	m.table.Expire(meta.Time, m.emitFn)
 	e, dir := m.table.Lookup(meta, m.emitFn)
 	e.State.Add(meta, dir)
+	if m.cfg.EarlyAfter > 0 && e.State.Packets() == m.cfg.EarlyAfter {
+		m.write(e, flow.Early)
+	}
 	if m.cfg.OnPacket != nil {
 		m.cfg.OnPacket(info.Number, feature.FlowID(e.Key, e.State.First()))
 	}
@@ -268,10 +276,16 @@ func (m *Meter) Flush(r flow.EndReason) {
 }
 
 func (m *Meter) emit(e *flow.Entry[feature.Acc], reason flow.EndReason) {
-	a := &e.State
-	if a.Packets() == 0 {
+	if e.State.Packets() == 0 {
 		return // an active-timeout continuation that never got a packet
 	}
+	m.write(e, reason)
+}
+
+// write builds the record of e and writes it to every sink. An early record
+// sees the context without entering it.
+func (m *Meter) write(e *flow.Entry[feature.Acc], reason flow.EndReason) {
+	a := &e.State
 	r := &m.rec
 	r.ID = feature.FlowID(e.Key, a.First())
 	r.Src, r.Dst = e.Src(), e.Dst()
@@ -280,13 +294,22 @@ func (m *Meter) emit(e *flow.Entry[feature.Acc], reason flow.EndReason) {
 	r.End = reason
 	r.Capture = m.capture
 	r.Label, r.Category, r.Score, r.Verdict = "", "", 0, ""
-	cv := m.ctx.Observe(r.Src, r.Dst, r.Proto, r.First, a.Failed(r.Proto, reason))
+	var cv feature.ContextValues
+	if reason == flow.Early {
+		cv = m.ctx.Peek(r.Src, r.Dst, r.Proto, r.First, a.Failed(r.Proto, reason))
+	} else {
+		cv = m.ctx.Observe(r.Src, r.Dst, r.Proto, r.First, a.Failed(r.Proto, reason))
+	}
 	m.cfg.Schema.Fill(a, &cv, r.Values)
 	if m.cfg.Decorate != nil {
 		m.cfg.Decorate(r)
 	}
-	m.stats.Flows++
-	m.stats.ByEnd[reason]++
+	if reason == flow.Early {
+		m.stats.EarlyRecords++
+	} else {
+		m.stats.Flows++
+		m.stats.ByEnd[reason]++
+	}
 	for _, s := range m.sinks {
 		if err := s.Write(r); err != nil && m.err == nil {
 			m.err = err

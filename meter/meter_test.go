@@ -332,3 +332,25 @@ func TestPacketNoAllocs(t *testing.T) {
 		t.Errorf("Packet allocates %v times per packet, want 0", allocs)
 	}
 }
+
+// With EarlyAfter, a flow gets an early record once it has that many
+// packets, then its final record; the early one does not enter the context.
+func TestEarlyRecords(t *testing.T) {
+	c := packettest.NewTCP(client, server, clock())
+	pkts := append(c.Handshake(), c.Data(true, 10), c.Data(false, 20), c.Ack(true))
+	pkts = append(pkts, c.Close(true)...)
+	var col collector
+	m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema, EarlyAfter: 4}, &col)
+	if err := m.Run(context.Background(), &source{pkts: pkts, link: packet.LinkEthernet}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if len(col.recs) != 2 || col.recs[0].End != flow.Early || col.recs[1].End != flow.EndFIN || col.recs[0].ID != col.recs[1].ID {
+		t.Fatalf("records %d: %v", len(col.recs), col.recs)
+	}
+	if get(&col.recs[0], "packets") != 4 || get(&col.recs[1], "packets") != 9 || get(&col.recs[1], "ctx_src_flows") != 1 {
+		t.Errorf("early %v packets, final %v packets, final ctx_src_flows %v", get(&col.recs[0], "packets"), get(&col.recs[1], "packets"), get(&col.recs[1], "ctx_src_flows"))
+	}
+	if st := m.Stats(); st.Flows != 1 || st.EarlyRecords != 1 {
+		t.Errorf("stats: %d flows, %d early records", st.Flows, st.EarlyRecords)
+	}
+}

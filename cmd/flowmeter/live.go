@@ -25,6 +25,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	iface := fs.String("i", "", "capture from interface `IFACE` (needs CAP_NET_RAW)")
 	modelPath := fs.String("model", "", "model `FILE` (default: the embedded model)")
 	threshold := fs.Float64("threshold", -1, "flag flows with score ≥ `T` (default: the model's threshold)")
+	earlyVerdict := fs.Int64("early-verdict", 0, "also write a record with a verdict when a flow reaches `N` packets (end_reason early), while it goes on")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: flowmeter live -i IFACE [flags]\n\nCaptures until interrupted (SIGINT/SIGTERM), writes each flow with its score and verdict when it ends,\nand at the end every open flow with end_reason shutdown.\n\nflags:\n")
 		fs.PrintDefaults()
@@ -75,6 +76,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	r.cfg.EarlyAfter = *earlyVerdict
 	mt := meter.New(r.cfg, sinks...)
 	start := time.Now()
 	runErr := mt.RunLive(ctx, src, *iface, idle)
@@ -82,6 +84,9 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !f.quiet {
 		printSummary(stderr, mt.Stats(), time.Since(start), nil)
 		k := kstats()
+		if mt.Stats().EarlyRecords > 0 {
+			fmt.Fprintf(stderr, "  early verdicts written: %d\n", mt.Stats().EarlyRecords)
+		}
 		fmt.Fprintf(stderr, "  kernel: %d packets, %d dropped (ring full), %d queue freezes\n", k.Packets, k.Drops, k.Freezes)
 		fmt.Fprintf(stderr, "  verdicts (threshold %.4g): %d malicious, %d benign\n", t, sc.verdicts[model.VerdictMalicious], sc.verdicts[model.VerdictBenign])
 	}

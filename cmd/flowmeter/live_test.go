@@ -117,7 +117,9 @@ func TestLiveCapture(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var stderr bytes.Buffer
-	go func() { done <- run(ctx, []string{"live", "-i", veth, "-o", out}, &bytes.Buffer{}, &stderr) }()
+	go func() {
+		done <- run(ctx, []string{"classify", "-i", veth, "--early-verdict", "4", "-o", out}, &bytes.Buffer{}, &stderr)
+	}()
 	time.Sleep(500 * time.Millisecond) // the ring is up
 
 	c, err := net.DialTimeout("tcp4", "10.199.0.2:8080", 2*time.Second)
@@ -166,14 +168,24 @@ func TestLiveCapture(t *testing.T) {
 		t.Errorf("stopping took %v", d)
 	}
 	b, _ := os.ReadFile(out)
-	seen := map[string]map[string]any{}
+	seen, early := map[string]map[string]any{}, map[string]map[string]any{}
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		var r map[string]any
 		if json.Unmarshal([]byte(l), &r) != nil {
 			t.Fatalf("bad line %q", l)
 		}
 		key := fmt.Sprintf("%v/%v", r["protocol"], r["dst_port"])
+		if r["verdict"] != "benign" && r["verdict"] != "malicious" {
+			t.Errorf("%s: verdict %v", key, r["verdict"])
+		}
+		if r["end_reason"] == "early" {
+			early[key] = r
+			continue
+		}
 		seen[key] = r
+	}
+	if e := early["6/8080"]; e == nil || e["packets"].(float64) != 4 || e["flow_id"] != seen["6/8080"]["flow_id"] {
+		t.Errorf("no early record after 4 packets of the TCP flow: %v", e)
 	}
 	tcp, udp, ic := seen["6/8080"], seen["17/5353"], seen["1/0"]
 	if tcp == nil || udp == nil || ic == nil {

@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -67,6 +68,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "train":
 		return runTrain(ctx, rest, stdout, stderr)
 	case "classify":
+		for _, a := range rest {
+			if a == "-i" || a == "--i" || strings.HasPrefix(a, "-i=") || strings.HasPrefix(a, "--i=") {
+				return runLive(ctx, rest, stdout, stderr) // classify -i IFACE: a live sensor
+			}
+		}
 		return runClassify(ctx, rest, stdout, stderr)
 	case "live":
 		return runLive(ctx, rest, stdout, stderr)
