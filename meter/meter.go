@@ -50,6 +50,10 @@ type Config struct {
 	// a flow reaches this many packets, so that a verdict comes while the
 	// flow goes on; the flow's final record follows when it ends.
 	EarlyAfter int64
+	// OnTick, when set, receives a copy of the counters and the number of
+	// open flows about twice a second of wall time, on the meter's
+	// goroutine (for metrics).
+	OnTick func(st Stats, open int)
 }
 
 // Stats counts what a Meter saw.
@@ -321,7 +325,7 @@ func (m *Meter) write(e *flow.Entry[feature.Acc], reason flow.EndReason) {
 func (m *Meter) Err() error { return m.err }
 
 func (m *Meter) progress() {
-	if m.cfg.Progress == nil {
+	if m.cfg.Progress == nil && m.cfg.OnTick == nil {
 		return
 	}
 	now := time.Now()
@@ -329,12 +333,21 @@ func (m *Meter) progress() {
 		return
 	}
 	m.lastProgress = now
+	if m.cfg.OnTick != nil {
+		m.cfg.OnTick(*m.Stats(), m.table.Len())
+	}
+	if m.cfg.Progress == nil {
+		return
+	}
 	el := now.Sub(m.start).Seconds()
 	fmt.Fprintf(m.cfg.Progress, "\r%d packets, %d flows written, %d open, %.0f packets/s   ",
 		m.stats.Packets, m.stats.Flows, m.table.Len(), float64(m.stats.Packets)/max(el, 1e-9))
 }
 
 func (m *Meter) clearProgress() {
+	if m.cfg.OnTick != nil {
+		m.cfg.OnTick(*m.Stats(), m.table.Len())
+	}
 	if m.cfg.Progress != nil && !m.lastProgress.IsZero() {
 		fmt.Fprintf(m.cfg.Progress, "\r%80s\r", "")
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/flowmeter/flowmeter/capture"
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/meter"
+	"github.com/flowmeter/flowmeter/metrics"
 	"github.com/flowmeter/flowmeter/model"
 )
 
@@ -135,6 +136,13 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		closeSinks(sinks)
 		return err
 	}
+	tick, stopMetrics, err := startMetrics(f.metrics, stderr, func() metrics.Extra { return metrics.Extra{Verdicts: verdictCounts(sc)} })
+	if err != nil {
+		closeSinks(sinks)
+		return err
+	}
+	defer stopMetrics()
+	r.cfg.OnTick = tick
 	mt := meter.New(r.cfg, sinks...)
 	start := time.Now()
 	var runErrs []error

@@ -38,6 +38,7 @@ type meterFlags struct {
 	ctxWin   time.Duration
 	ctxFlows int
 	labels   string
+	metrics  string
 	quiet    bool
 	progress string
 }
@@ -52,6 +53,7 @@ func (f *meterFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.ctxWin, "ctx-window", time.Duration(feature.DefaultContext.Window), "context features: window before each flow's start")
 	fs.IntVar(&f.ctxFlows, "ctx-flows", feature.DefaultContext.Flows, "context features: most recent flows kept per host and per service")
 	fs.StringVar(&f.labels, "labels", "", "label flows with the rules in this CSV `FILE` (docs/labels.md); adds label and category columns")
+	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (host:port; a bare :port binds 127.0.0.1); off by default")
 	fs.BoolVar(&f.quiet, "q", false, "no summary on stderr")
 	fs.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (when a terminal), always, never")
 }
@@ -219,6 +221,12 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // execute meters the inputs into the sinks and prints the summary.
 func (r *meterRun) execute(ctx context.Context, f meterFlags, cols []feature.Column, stdout, stderr io.Writer) error {
+	tick, stopMetrics, err := startMetrics(f.metrics, stderr, nil)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	r.cfg.OnTick = tick
 	sinks, err := openSinks(f.outputs, cols, stdout)
 	if err != nil {
 		return err

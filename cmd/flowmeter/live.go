@@ -9,6 +9,7 @@ import (
 
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/meter"
+	"github.com/flowmeter/flowmeter/metrics"
 	"github.com/flowmeter/flowmeter/model"
 )
 
@@ -77,6 +78,16 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	r.cfg.EarlyAfter = *earlyVerdict
+	tick, stopMetrics, err := startMetrics(f.metrics, stderr, func() metrics.Extra {
+		k := kstats()
+		return metrics.Extra{Verdicts: verdictCounts(sc), KernelDrops: k.Drops, Freezes: k.Freezes}
+	})
+	if err != nil {
+		closeSinks(sinks)
+		return err
+	}
+	defer stopMetrics()
+	r.cfg.OnTick = tick
 	mt := meter.New(r.cfg, sinks...)
 	start := time.Now()
 	runErr := mt.RunLive(ctx, src, *iface, idle)

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/flowmeter/flowmeter/meter"
+	"github.com/flowmeter/flowmeter/metrics"
+)
+
+// startMetrics serves Prometheus metrics on addr when it is set. The
+// returned tick goes in meter.Config.OnTick; extra (may be nil) supplies the
+// counters kept outside the meter and is called on the meter's goroutine.
+func startMetrics(addr string, stderr io.Writer, extra func() metrics.Extra) (tick func(meter.Stats, int), stop func(), err error) {
+	if addr == "" {
+		return nil, func() {}, nil
+	}
+	c := &metrics.Collector{}
+	bound, stop, err := metrics.Serve(addr, c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("metrics: %w", err)
+	}
+	fmt.Fprintf(stderr, "flowmeter: metrics on http://%s/metrics\n", bound)
+	return func(st meter.Stats, open int) {
+		c.Update(st, open)
+		if extra != nil {
+			c.UpdateExtra(extra())
+		}
+	}, stop, nil
+}
+
+// verdictCounts copies a scorer's counts.
+func verdictCounts(sc *scorer) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range sc.verdicts {
+		out[k] = int64(v)
+	}
+	return out
+}
