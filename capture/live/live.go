@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,8 +38,10 @@ type Source struct {
 }
 
 // Open starts capturing on iface with a full snap length (64 KiB frames in a
-// 64 MiB ring).
-func Open(iface string, poll time.Duration) (*Source, error) {
+// 64 MiB ring). filter, when not empty, is a classic BPF program (as
+// `tcpdump -dd` prints it) attached to the socket, so the kernel drops what
+// it rejects.
+func Open(iface string, poll time.Duration, filter []bpf.RawInstruction) (*Source, error) {
 	ifc, err := net.InterfaceByName(iface)
 	if err != nil {
 		return nil, fmt.Errorf("interface %q: %w", iface, err)
@@ -57,10 +60,18 @@ func Open(iface string, poll time.Duration) (*Source, error) {
 		}
 		return nil, fmt.Errorf("interface %s: %w", iface, err)
 	}
+	prog := filter
 	if ifc.Flags&net.FlagLoopback != 0 {
 		// On loopback every packet is seen twice, going out and coming in:
-		// keep only the incoming copy.
-		if err := tp.SetBPF(dropOutgoing); err != nil {
+		// keep only the incoming copy. The check runs before the user's
+		// program, whose jumps are relative and so unaffected.
+		prog = append(append([]bpf.RawInstruction{}, dropOutgoing[:3]...), filter...)
+		if len(filter) == 0 {
+			prog = dropOutgoing
+		}
+	}
+	if len(prog) > 0 {
+		if err := tp.SetBPF(prog); err != nil {
 			tp.Close()
 			return nil, fmt.Errorf("interface %s: filter: %w", iface, err)
 		}
@@ -110,3 +121,26 @@ func (s *Source) Stats() Stats {
 
 // Close stops the capture.
 func (s *Source) Close() { s.tp.Close() }
+
+// ParseRaw reads a classic BPF program in the format of `tcpdump -dd`: one
+// "{ code, jt, jf, k }," per line.
+func ParseRaw(text string) ([]bpf.RawInstruction, error) {
+	var prog []bpf.RawInstruction
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		var ins bpf.RawInstruction
+		var jt, jf uint32
+		if _, err := fmt.Sscanf(strings.TrimSuffix(line, ","), "{ %v, %v, %v, %v }", &ins.Op, &jt, &jf, &ins.K); err != nil || jt > 255 || jf > 255 {
+			return nil, fmt.Errorf("BPF line %d: %q is not { code, jt, jf, k }", i+1, line)
+		}
+		ins.Jt, ins.Jf = uint8(jt), uint8(jf)
+		prog = append(prog, ins)
+	}
+	if len(prog) == 0 {
+		return nil, errors.New("empty BPF program")
+	}
+	return prog, nil
+}

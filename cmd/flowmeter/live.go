@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"time"
 
 	"github.com/flowmeter/flowmeter/feature"
@@ -26,6 +29,8 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	iface := fs.String("i", "", "capture from interface `IFACE` (needs CAP_NET_RAW)")
 	modelPath := fs.String("model", "", "model `FILE` (default: the embedded model)")
 	threshold := fs.Float64("threshold", -1, "flag flows with score ≥ `T` (default: the model's threshold)")
+	bpfFile := fs.String("bpf", "", "attach the classic BPF program in `FILE` (the output of tcpdump -dd EXPR) to the socket")
+	filter := fs.String("filter", "", "capture filter `EXPR` in tcpdump syntax, compiled by Debian's tcpdump (-dd) when it is installed")
 	earlyVerdict := fs.Int64("early-verdict", 0, "also write a record with a verdict when a flow reaches `N` packets (end_reason early), while it goes on")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: flowmeter live -i IFACE [flags]\n\nCaptures until interrupted (SIGINT/SIGTERM), writes each flow with its score and verdict when it ends,\nand at the end every open flow with end_reason shutdown.\n\nflags:\n")
@@ -68,7 +73,11 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	src, kstats, idle, closeSrc, err := openLive(*iface)
+	bpfText, err := filterProgram(*bpfFile, *filter)
+	if err != nil {
+		return err
+	}
+	src, kstats, idle, closeSrc, err := openLive(*iface, bpfText)
 	if err != nil {
 		return err
 	}
@@ -105,4 +114,27 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return runErr
 	}
 	return closeErr
+}
+
+// filterProgram returns the BPF program text from --bpf FILE, or compiles
+// --filter EXPR with tcpdump (libpcap), which must be installed for it.
+func filterProgram(file, expr string) (string, error) {
+	switch {
+	case file != "" && expr != "":
+		return "", fmt.Errorf("%w: give --bpf or --filter, not both", errUsage)
+	case file != "":
+		b, err := os.ReadFile(file)
+		return string(b), err
+	case expr != "":
+		tcpdump, err := exec.LookPath("tcpdump")
+		if err != nil {
+			return "", errors.New("--filter compiles with tcpdump, which is not installed (apt-get install tcpdump), or give a program with --bpf FILE")
+		}
+		out, err := exec.Command(tcpdump, "-dd", "-y", "EN10MB", expr).Output()
+		if err != nil {
+			return "", fmt.Errorf("--filter %q: tcpdump rejects it: %v", expr, err)
+		}
+		return string(out), nil
+	}
+	return "", nil
 }

@@ -5,13 +5,22 @@ package main
 import (
 	"time"
 
+	"golang.org/x/net/bpf"
+
 	"github.com/flowmeter/flowmeter/capture"
 	"github.com/flowmeter/flowmeter/capture/live"
 )
 
-// openLive opens a live capture on iface.
-func openLive(iface string) (src capture.Source, stats func() liveStats, idle error, closer func(), err error) {
-	s, err := live.Open(iface, 100*time.Millisecond)
+// openLive opens a live capture on iface with an optional BPF program in
+// `tcpdump -dd` form.
+func openLive(iface, bpfText string) (src capture.Source, stats func() liveStats, idle error, closer func(), err error) {
+	var prog []bpf.RawInstruction
+	if bpfText != "" {
+		if prog, err = live.ParseRaw(bpfText); err != nil {
+			return nil, nil, nil, nil, err
+		}
+	}
+	s, err := live.Open(iface, 100*time.Millisecond, prog)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
