@@ -38,10 +38,11 @@ type Source struct {
 }
 
 // Open starts capturing on iface with a full snap length (64 KiB frames in a
-// 64 MiB ring). filter, when not empty, is a classic BPF program (as
+// 64 MiB ring), in promiscuous mode when promisc is set (for as long as the
+// socket is open). filter, when not empty, is a classic BPF program (as
 // `tcpdump -dd` prints it) attached to the socket, so the kernel drops what
 // it rejects.
-func Open(iface string, poll time.Duration, filter []bpf.RawInstruction) (*Source, error) {
+func Open(iface string, poll time.Duration, filter []bpf.RawInstruction, promisc bool) (*Source, error) {
 	ifc, err := net.InterfaceByName(iface)
 	if err != nil {
 		return nil, fmt.Errorf("interface %q: %w", iface, err)
@@ -59,6 +60,12 @@ func Open(iface string, poll time.Duration, filter []bpf.RawInstruction) (*Sourc
 			return nil, fmt.Errorf("interface %s: %w", iface, ErrPermission)
 		}
 		return nil, fmt.Errorf("interface %s: %w", iface, err)
+	}
+	if promisc {
+		if err := tp.SetPromiscuous(true); err != nil {
+			tp.Close()
+			return nil, fmt.Errorf("interface %s: promiscuous mode: %w", iface, err)
+		}
 	}
 	prog := filter
 	if ifc.Flags&net.FlagLoopback != 0 {

@@ -136,7 +136,9 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		closeSinks(sinks)
 		return err
 	}
-	tick, stopMetrics, err := startMetrics(f.metrics, stderr, func() metrics.Extra { return metrics.Extra{Verdicts: verdictCounts(sc)} })
+	tick, stopMetrics, err := startMetrics(f.metrics, stderr, func() metrics.Extra {
+		return metrics.Extra{Verdicts: verdictCounts(sc), OutputLost: outputLost(sinks)}
+	})
 	if err != nil {
 		closeSinks(sinks)
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/flowmeter/flowmeter/flow"
 	"github.com/flowmeter/flowmeter/label"
 	"github.com/flowmeter/flowmeter/meter"
+	"github.com/flowmeter/flowmeter/metrics"
 	"github.com/flowmeter/flowmeter/packet"
 	"github.com/flowmeter/flowmeter/sink/csv"
 	"github.com/flowmeter/flowmeter/sink/jsonl"
@@ -221,16 +222,17 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // execute meters the inputs into the sinks and prints the summary.
 func (r *meterRun) execute(ctx context.Context, f meterFlags, cols []feature.Column, stdout, stderr io.Writer) error {
-	tick, stopMetrics, err := startMetrics(f.metrics, stderr, nil)
-	if err != nil {
-		return err
-	}
-	defer stopMetrics()
-	r.cfg.OnTick = tick
 	sinks, err := openSinks(f.outputs, cols, stdout)
 	if err != nil {
 		return err
 	}
+	tick, stopMetrics, err := startMetrics(f.metrics, stderr, func() metrics.Extra { return metrics.Extra{OutputLost: outputLost(sinks)} })
+	if err != nil {
+		closeSinks(sinks)
+		return err
+	}
+	defer stopMetrics()
+	r.cfg.OnTick = tick
 	m := meter.New(r.cfg, sinks...)
 	start := time.Now()
 	runErr := m.RunFiles(ctx, r.paths)

@@ -31,6 +31,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	threshold := fs.Float64("threshold", -1, "flag flows with score ≥ `T` (default: the model's threshold)")
 	bpfFile := fs.String("bpf", "", "attach the classic BPF program in `FILE` (the output of tcpdump -dd EXPR) to the socket")
 	filter := fs.String("filter", "", "capture filter `EXPR` in tcpdump syntax, compiled by Debian's tcpdump (-dd) when it is installed")
+	promisc := fs.Bool("promisc", false, "put the interface in promiscuous mode while capturing")
 	earlyVerdict := fs.Int64("early-verdict", 0, "also write a record with a verdict when a flow reaches `N` packets (end_reason early), while it goes on")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: flowmeter live -i IFACE [flags]\n\nCaptures until interrupted (SIGINT/SIGTERM), writes each flow with its score and verdict when it ends,\nand at the end every open flow with end_reason shutdown.\n\nflags:\n")
@@ -77,7 +78,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	src, kstats, idle, closeSrc, err := openLive(*iface, bpfText)
+	src, kstats, idle, closeSrc, err := openLive(*iface, bpfText, *promisc)
 	if err != nil {
 		return err
 	}
@@ -89,7 +90,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	r.cfg.EarlyAfter = *earlyVerdict
 	tick, stopMetrics, err := startMetrics(f.metrics, stderr, func() metrics.Extra {
 		k := kstats()
-		return metrics.Extra{Verdicts: verdictCounts(sc), KernelDrops: k.Drops, Freezes: k.Freezes}
+		return metrics.Extra{Verdicts: verdictCounts(sc), KernelDrops: k.Drops, Freezes: k.Freezes, OutputLost: outputLost(sinks)}
 	})
 	if err != nil {
 		closeSinks(sinks)

@@ -13,14 +13,14 @@ import (
 
 // openLive opens a live capture on iface with an optional BPF program in
 // `tcpdump -dd` form.
-func openLive(iface, bpfText string) (src capture.Source, stats func() liveStats, idle error, closer func(), err error) {
+func openLive(iface, bpfText string, promisc bool) (src capture.Source, stats func() liveStats, idle error, closer func(), err error) {
 	var prog []bpf.RawInstruction
 	if bpfText != "" {
 		if prog, err = live.ParseRaw(bpfText); err != nil {
 			return nil, nil, nil, nil, err
 		}
 	}
-	s, err := live.Open(iface, 100*time.Millisecond, prog)
+	s, err := live.Open(iface, 100*time.Millisecond, prog, promisc)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/flowmeter/flowmeter/meter"
 	"github.com/flowmeter/flowmeter/metrics"
+	"github.com/flowmeter/flowmeter/sink/kafka"
 )
 
 // startMetrics serves Prometheus metrics on addr when it is set. The
@@ -36,4 +37,17 @@ func verdictCounts(sc *scorer) map[string]int64 {
 		out[k] = int64(v)
 	}
 	return out
+}
+
+// outputLost sums the records the outputs lost so far (Kafka's dropped and
+// undelivered records).
+func outputLost(sinks []meter.Sink) int64 {
+	var n int64
+	for _, s := range sinks {
+		if k, ok := s.(*kafka.Writer); ok {
+			st := k.Stats()
+			n += st.Dropped + st.Failed
+		}
+	}
+	return n
 }
