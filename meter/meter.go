@@ -165,7 +165,7 @@ func (m *Meter) runFile(ctx context.Context, path string) error {
 }
 
 // Run meters every packet of src, then ends the flows still open with
-// end_reason eof. name is recorded as each record's capture. The flow table's
+// end_reason eof (shutdown when ctx was cancelled). name is recorded as each record's capture. The flow table's
 // clock and the context features start afresh for each source.
 func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error {
 	m.capture = name
@@ -194,7 +194,11 @@ func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error 
 			m.progress()
 		}
 	}
-	m.Flush(flow.EndEOF)
+	if errors.Is(rerr, context.Canceled) {
+		m.Flush(flow.EndShutdown) // interrupted: the input did not end
+	} else {
+		m.Flush(flow.EndEOF)
+	}
 	return rerr
 }
 
