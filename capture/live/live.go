@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
@@ -128,26 +127,3 @@ func (s *Source) Stats() Stats {
 
 // Close stops the capture.
 func (s *Source) Close() { s.tp.Close() }
-
-// ParseRaw reads a classic BPF program in the format of `tcpdump -dd`: one
-// "{ code, jt, jf, k }," per line.
-func ParseRaw(text string) ([]bpf.RawInstruction, error) {
-	var prog []bpf.RawInstruction
-	for i, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		var ins bpf.RawInstruction
-		var jt, jf uint32
-		if _, err := fmt.Sscanf(strings.TrimSuffix(line, ","), "{ %v, %v, %v, %v }", &ins.Op, &jt, &jf, &ins.K); err != nil || jt > 255 || jf > 255 {
-			return nil, fmt.Errorf("BPF line %d: %q is not { code, jt, jf, k }", i+1, line)
-		}
-		ins.Jt, ins.Jf = uint8(jt), uint8(jf)
-		prog = append(prog, ins)
-	}
-	if len(prog) == 0 {
-		return nil, errors.New("empty BPF program")
-	}
-	return prog, nil
-}

@@ -2,14 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"time"
 
+	"golang.org/x/net/bpf"
+
+	"github.com/flowmeter/flowmeter/capture/filter"
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/meter"
 	"github.com/flowmeter/flowmeter/metrics"
@@ -30,7 +31,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	modelPath := fs.String("model", "", "model `FILE` (default: the embedded model)")
 	threshold := fs.Float64("threshold", -1, "flag flows with score ≥ `T` (default: the model's threshold)")
 	bpfFile := fs.String("bpf", "", "attach the classic BPF program in `FILE` (the output of tcpdump -dd EXPR) to the socket")
-	filter := fs.String("filter", "", "capture filter `EXPR` in tcpdump syntax, compiled by Debian's tcpdump (-dd) when it is installed")
+	filterExpr := fs.String("filter", "", "capture filter `EXPR` in tcpdump syntax (host, net, port, portrange, ip, ip6, arp, tcp, udp, icmp, and/or/not, parentheses)")
 	promisc := fs.Bool("promisc", false, "put the interface in promiscuous mode while capturing")
 	earlyVerdict := fs.Int64("early-verdict", 0, "also write a record with a verdict when a flow reaches `N` packets (end_reason early), while it goes on")
 	fs.Usage = func() {
@@ -74,11 +75,11 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	bpfText, err := filterProgram(*bpfFile, *filter)
+	prog, err := filterProgram(*bpfFile, *filterExpr)
 	if err != nil {
 		return err
 	}
-	src, kstats, idle, closeSrc, err := openLive(*iface, bpfText, *promisc)
+	src, kstats, idle, closeSrc, err := openLive(*iface, prog, *promisc)
 	if err != nil {
 		return err
 	}
@@ -117,25 +118,28 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return closeErr
 }
 
-// filterProgram returns the BPF program text from --bpf FILE, or compiles
-// --filter EXPR with tcpdump (libpcap), which must be installed for it.
-func filterProgram(file, expr string) (string, error) {
+// filterProgram returns the BPF program of --bpf FILE (tcpdump -dd text) or
+// compiles --filter EXPR.
+func filterProgram(file, expr string) ([]bpf.RawInstruction, error) {
 	switch {
 	case file != "" && expr != "":
-		return "", fmt.Errorf("%w: give --bpf or --filter, not both", errUsage)
+		return nil, fmt.Errorf("%w: give --bpf or --filter, not both", errUsage)
 	case file != "":
 		b, err := os.ReadFile(file)
-		return string(b), err
+		if err != nil {
+			return nil, err
+		}
+		prog, err := filter.ParseRaw(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		return prog, nil
 	case expr != "":
-		tcpdump, err := exec.LookPath("tcpdump")
+		prog, err := filter.Compile(expr)
 		if err != nil {
-			return "", errors.New("--filter compiles with tcpdump, which is not installed (apt-get install tcpdump), or give a program with --bpf FILE")
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
-		out, err := exec.Command(tcpdump, "-dd", "-y", "EN10MB", expr).Output()
-		if err != nil {
-			return "", fmt.Errorf("--filter %q: tcpdump rejects it: %v", expr, err)
-		}
-		return string(out), nil
+		return prog, nil
 	}
-	return "", nil
+	return nil, nil
 }

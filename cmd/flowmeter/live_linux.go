@@ -11,15 +11,8 @@ import (
 	"github.com/flowmeter/flowmeter/capture/live"
 )
 
-// openLive opens a live capture on iface with an optional BPF program in
-// `tcpdump -dd` form.
-func openLive(iface, bpfText string, promisc bool) (src capture.Source, stats func() liveStats, idle error, closer func(), err error) {
-	var prog []bpf.RawInstruction
-	if bpfText != "" {
-		if prog, err = live.ParseRaw(bpfText); err != nil {
-			return nil, nil, nil, nil, err
-		}
-	}
+// openLive opens a live capture on iface with an optional BPF program.
+func openLive(iface string, prog []bpf.RawInstruction, promisc bool) (src capture.Source, stats func() liveStats, idle error, closer func(), err error) {
 	s, err := live.Open(iface, 100*time.Millisecond, prog, promisc)
 	if err != nil {
 		return nil, nil, nil, nil, err

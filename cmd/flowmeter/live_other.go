@@ -5,9 +5,11 @@ package main
 import (
 	"errors"
 
+	"golang.org/x/net/bpf"
+
 	"github.com/flowmeter/flowmeter/capture"
 )
 
-func openLive(iface, bpfText string, promisc bool) (capture.Source, func() liveStats, error, func(), error) {
+func openLive(iface string, prog []bpf.RawInstruction, promisc bool) (capture.Source, func() liveStats, error, func(), error) {
 	return nil, nil, nil, nil, errors.New("live capture needs Linux (AF_PACKET)")
 }

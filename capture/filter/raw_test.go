@@ -1,6 +1,4 @@
-//go:build linux
-
-package live
+package filter
 
 import (
 	"testing"
