@@ -57,6 +57,26 @@ func (s *scorer) decorate(r *feature.Record) {
 	s.verdicts[r.Verdict]++
 }
 
+// score binds m to the run's schema and makes every record scored (after
+// labelling, when there are rules), at threshold (the model's when < 0). It
+// returns the scorer and the columns, with score and verdict.
+func (r *meterRun) score(m *model.Model, threshold float64, set string) (*scorer, []feature.Column, error) {
+	if err := m.Bind(r.schema); err != nil {
+		return nil, nil, err
+	}
+	t := m.Threshold
+	if threshold >= 0 {
+		t = threshold
+	}
+	sc := &scorer{m: m, threshold: t, label: r.cfg.Decorate, verdicts: map[string]int{}}
+	r.cfg.Decorate = sc.decorate
+	cols, err := feature.Columns(set, r.schema, feature.Options{Labels: r.rules != nil, Scores: true})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return sc, cols, nil
+}
+
 // packetVerdicts keeps, for the file being metered, each packet's flow and
 // each flow's verdict, to write per-packet verdicts when the file is done.
 type packetVerdicts struct {
@@ -100,19 +120,11 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if err := m.Bind(r.schema); err != nil {
+	sc, cols, err := r.score(m, *threshold, f.columns)
+	if err != nil {
 		return err
 	}
-	t := m.Threshold
-	if *threshold >= 0 {
-		t = *threshold
-	}
-	sc := &scorer{m: m, threshold: t, label: r.cfg.Decorate, verdicts: map[string]int{}}
-	r.cfg.Decorate = sc.decorate
-	cols, err := feature.Columns(f.columns, r.schema, feature.Options{Labels: r.rules != nil, Scores: true})
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
+	t := sc.threshold
 	if (*packetsOut != "" || *suspicious != "") && containsStdin(r.paths) {
 		return fmt.Errorf("%w: --packets and --suspicious need capture files, not standard input", errUsage)
 	}

@@ -11,7 +11,6 @@ import (
 	"golang.org/x/net/bpf"
 
 	"github.com/flowmeter/flowmeter/capture/filter"
-	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/meter"
 	"github.com/flowmeter/flowmeter/metrics"
 	"github.com/flowmeter/flowmeter/model"
@@ -62,19 +61,11 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if err := m.Bind(r.schema); err != nil {
+	sc, cols, err := r.score(m, *threshold, f.columns)
+	if err != nil {
 		return err
 	}
-	t := m.Threshold
-	if *threshold >= 0 {
-		t = *threshold
-	}
-	sc := &scorer{m: m, threshold: t, label: r.cfg.Decorate, verdicts: map[string]int{}}
-	r.cfg.Decorate = sc.decorate
-	cols, err := feature.Columns(f.columns, r.schema, feature.Options{Labels: r.rules != nil, Scores: true})
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
+	t := sc.threshold
 	prog, err := filterProgram(*bpfFile, *filterExpr)
 	if err != nil {
 		return err
