@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/flowmeter/flowmeter/capture"
@@ -54,6 +55,23 @@ type Config struct {
 	// open flows about twice a second of wall time, on the meter's
 	// goroutine (for metrics).
 	OnTick func(st Stats, open int)
+	// Shared, when set, is the state several meters share when they meter
+	// one traffic in parallel (live capture workers): the context features
+	// and the writing of records (sinks, Decorate), under one lock.
+	Shared *Shared
+}
+
+// Shared is what parallel meters share: the context of all their flows, and
+// a lock around writing records. Records from different meters interleave in
+// no fixed order.
+type Shared struct {
+	mu  sync.Mutex
+	ctx *feature.Context
+}
+
+// NewShared returns the shared state for parallel meters.
+func NewShared(cfg feature.ContextConfig) *Shared {
+	return &Shared{ctx: feature.NewContext(cfg)}
 }
 
 // Stats counts what a Meter saw.
@@ -70,6 +88,26 @@ type Stats struct {
 	ByEnd            [8]int64
 	MaxActive        int // most flows open at once
 	ReadErrors       []error
+}
+
+// Add adds o's counts to s (for parallel meters).
+func (s *Stats) Add(o *Stats) {
+	s.Files += o.Files
+	s.Packets += o.Packets
+	s.Bytes += o.Bytes
+	s.Decoded += o.Decoded
+	for i := range s.Skipped {
+		s.Skipped[i] += o.Skipped[i]
+	}
+	s.FragAttributed += o.FragAttributed
+	s.FragUnattributed += o.FragUnattributed
+	s.Flows += o.Flows
+	s.EarlyRecords += o.EarlyRecords
+	for i := range s.ByEnd {
+		s.ByEnd[i] += o.ByEnd[i]
+	}
+	s.MaxActive += o.MaxActive
+	s.ReadErrors = append(s.ReadErrors, o.ReadErrors...)
 }
 
 // SkippedTotal is the number of frames that joined no flow.
@@ -111,6 +149,9 @@ func New(cfg Config, sinks ...Sink) *Meter {
 		m.cfg.Context = cfg.Context
 	}
 	m.ctx = feature.NewContext(cfg.Context)
+	if cfg.Shared != nil {
+		m.ctx = cfg.Shared.ctx
+	}
 	m.emitFn = m.emit
 	return m
 }
@@ -302,6 +343,10 @@ func (m *Meter) write(e *flow.Entry[feature.Acc], reason flow.EndReason) {
 	r.End = reason
 	r.Capture = m.capture
 	r.Label, r.Category, r.Score, r.Verdict = "", "", 0, ""
+	if sh := m.cfg.Shared; sh != nil {
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+	}
 	var cv feature.ContextValues
 	if reason == flow.Early {
 		cv = m.ctx.Peek(r.Src, r.Dst, r.Proto, r.First, a.Failed(r.Proto, reason))

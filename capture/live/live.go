@@ -42,6 +42,13 @@ type Source struct {
 // `tcpdump -dd` prints it) attached to the socket, so the kernel drops what
 // it rejects.
 func Open(iface string, poll time.Duration, filter []bpf.RawInstruction, promisc bool) (*Source, error) {
+	return OpenFanout(iface, poll, filter, promisc, -1)
+}
+
+// OpenFanout is Open for one of several sockets in fanout group group (≥ 0):
+// the kernel spreads packets over the group's sockets by a symmetric flow
+// hash, so both directions of a flow reach the same socket.
+func OpenFanout(iface string, poll time.Duration, filter []bpf.RawInstruction, promisc bool, group int) (*Source, error) {
 	ifc, err := net.InterfaceByName(iface)
 	if err != nil {
 		return nil, fmt.Errorf("interface %q: %w", iface, err)
@@ -59,6 +66,12 @@ func Open(iface string, poll time.Duration, filter []bpf.RawInstruction, promisc
 			return nil, fmt.Errorf("interface %s: %w", iface, ErrPermission)
 		}
 		return nil, fmt.Errorf("interface %s: %w", iface, err)
+	}
+	if group >= 0 {
+		if err := tp.SetFanout(afpacket.FanoutHash, uint16(group)); err != nil {
+			tp.Close()
+			return nil, fmt.Errorf("interface %s: fanout: %w", iface, err)
+		}
 	}
 	if promisc {
 		if err := tp.SetPromiscuous(true); err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -45,7 +46,8 @@ type scorer struct {
 	m         *model.Model
 	threshold float64
 	label     func(*feature.Record)
-	verdicts  map[string]int
+	malicious atomic.Int64 // verdict counts, read by the metrics from another goroutine
+	benign    atomic.Int64
 }
 
 func (s *scorer) decorate(r *feature.Record) {
@@ -54,7 +56,11 @@ func (s *scorer) decorate(r *feature.Record) {
 	}
 	r.Score = s.m.Score(r.Values)
 	r.Verdict = model.Verdict(r.Score, s.threshold)
-	s.verdicts[r.Verdict]++
+	if r.Verdict == model.VerdictMalicious {
+		s.malicious.Add(1)
+	} else {
+		s.benign.Add(1)
+	}
 }
 
 // score binds m to the run's schema and makes every record scored (after
@@ -68,13 +74,17 @@ func (r *meterRun) score(m *model.Model, threshold float64, set string) (*scorer
 	if threshold >= 0 {
 		t = threshold
 	}
-	sc := &scorer{m: m, threshold: t, label: r.cfg.Decorate, verdicts: map[string]int{}}
+	sc := &scorer{m: m, threshold: t, label: r.cfg.Decorate}
 	r.cfg.Decorate = sc.decorate
 	cols, err := feature.Columns(set, r.schema, feature.Options{Labels: r.rules != nil, Scores: true})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return sc, cols, nil
+}
+
+func (s *scorer) report(w io.Writer) {
+	fmt.Fprintf(w, "  verdicts (threshold %.4g): %d malicious, %d benign\n", s.threshold, s.malicious.Load(), s.benign.Load())
 }
 
 // packetVerdicts keeps, for the file being metered, each packet's flow and
@@ -124,7 +134,6 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	t := sc.threshold
 	if (*packetsOut != "" || *suspicious != "") && containsStdin(r.paths) {
 		return fmt.Errorf("%w: --packets and --suspicious need capture files, not standard input", errUsage)
 	}
@@ -182,7 +191,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		st := mt.Stats()
 		st.ReadErrors = nil // printed below with the other errors
 		printSummary(stderr, st, time.Since(start), r.skipped)
-		fmt.Fprintf(stderr, "  verdicts (threshold %.4g): %d malicious, %d benign\n", t, sc.verdicts[model.VerdictMalicious], sc.verdicts[model.VerdictBenign])
+		sc.report(stderr)
 		out.report(stderr)
 	}
 	if err := errors.Join(runErrs...); err != nil {

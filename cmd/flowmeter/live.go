@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"sync"
 	"time"
 
 	"golang.org/x/net/bpf"
@@ -13,7 +16,6 @@ import (
 	"github.com/flowmeter/flowmeter/capture/filter"
 	"github.com/flowmeter/flowmeter/meter"
 	"github.com/flowmeter/flowmeter/metrics"
-	"github.com/flowmeter/flowmeter/model"
 )
 
 // liveStats are the kernel's counters of a live capture.
@@ -32,6 +34,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bpfFile := fs.String("bpf", "", "attach the classic BPF program in `FILE` (the output of tcpdump -dd EXPR) to the socket")
 	filterExpr := fs.String("filter", "", "capture filter `EXPR` in tcpdump syntax (host, net, port, portrange, ip, ip6, arp, tcp, udp, icmp, and/or/not, parentheses)")
 	promisc := fs.Bool("promisc", false, "put the interface in promiscuous mode while capturing")
+	workers := fs.Int("workers", runtime.NumCPU(), "capture workers: sockets in a PACKET_FANOUT group (by flow hash), each with its own flow table")
 	earlyVerdict := fs.Int64("early-verdict", 0, "also write a record with a verdict when a flow reaches `N` packets (end_reason early), while it goes on")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: flowmeter live -i IFACE [flags]\n\nCaptures until interrupted (SIGINT/SIGTERM), writes each flow with its score and verdict when it ends,\nand at the end every open flow with end_reason shutdown.\n\nflags:\n")
@@ -65,12 +68,14 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	t := sc.threshold
 	prog, err := filterProgram(*bpfFile, *filterExpr)
 	if err != nil {
 		return err
 	}
-	src, kstats, idle, closeSrc, err := openLive(*iface, prog, *promisc)
+	if *workers < 1 {
+		return fmt.Errorf("%w: -workers must be at least 1", errUsage)
+	}
+	srcs, kstats, idle, closeSrc, err := openLive(*iface, prog, *promisc, *workers)
 	if err != nil {
 		return err
 	}
@@ -89,24 +94,74 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer stopMetrics()
-	r.cfg.OnTick = tick
-	mt := meter.New(r.cfg, sinks...)
-	start := time.Now()
-	runErr := mt.RunLive(ctx, src, *iface, idle)
-	closeErr := closeSinks(sinks)
-	if !f.quiet {
-		printSummary(stderr, mt.Stats(), time.Since(start), nil)
-		k := kstats()
-		if mt.Stats().EarlyRecords > 0 {
-			fmt.Fprintf(stderr, "  early verdicts written: %d\n", mt.Stats().EarlyRecords)
+	// One meter per socket of the fanout group, sharing the context
+	// features and the outputs.
+	r.cfg.Shared = meter.NewShared(r.cfg.Context)
+	meters := make([]*meter.Meter, len(srcs))
+	var agg statsSum
+	for i := range srcs {
+		cfg := r.cfg
+		if tick != nil {
+			cfg.OnTick = agg.tick(i, len(srcs), tick)
 		}
-		fmt.Fprintf(stderr, "  kernel: %d packets, %d dropped (ring full), %d queue freezes\n", k.Packets, k.Drops, k.Freezes)
-		fmt.Fprintf(stderr, "  verdicts (threshold %.4g): %d malicious, %d benign\n", t, sc.verdicts[model.VerdictMalicious], sc.verdicts[model.VerdictBenign])
+		meters[i] = meter.New(cfg, sinks...)
 	}
-	if runErr != nil {
-		return runErr
+	start := time.Now()
+	errs := make([]error, len(srcs))
+	var wg sync.WaitGroup
+	for i, src := range srcs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = meters[i].RunLive(ctx, src, *iface, idle)
+		}()
+	}
+	wg.Wait()
+	closeErr := closeSinks(sinks)
+	var total meter.Stats
+	for _, m := range meters {
+		total.Add(m.Stats())
+	}
+	if !f.quiet {
+		printSummary(stderr, &total, time.Since(start), nil)
+		k := kstats()
+		if total.EarlyRecords > 0 {
+			fmt.Fprintf(stderr, "  early verdicts written: %d\n", total.EarlyRecords)
+		}
+		fmt.Fprintf(stderr, "  %d capture workers; kernel: %d packets, %d dropped (ring full), %d queue freezes\n", len(srcs), k.Packets, k.Drops, k.Freezes)
+		sc.report(stderr)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	return closeErr
+}
+
+// statsSum adds up the counters of parallel meters for the metrics.
+type statsSum struct {
+	mu   sync.Mutex
+	st   []meter.Stats
+	open []int
+}
+
+// tick returns worker i's OnTick: it stores i's counters and passes the
+// sums on.
+func (a *statsSum) tick(i, n int, next func(meter.Stats, int)) func(meter.Stats, int) {
+	return func(st meter.Stats, open int) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.st == nil {
+			a.st, a.open = make([]meter.Stats, n), make([]int, n)
+		}
+		a.st[i], a.open[i] = st, open
+		var sum meter.Stats
+		total := 0
+		for j := range a.st {
+			sum.Add(&a.st[j])
+			total += a.open[j]
+		}
+		next(sum, total)
+	}
 }
 
 // filterProgram returns the BPF program of --bpf FILE (tcpdump -dd text) or

@@ -10,6 +10,6 @@ import (
 	"github.com/flowmeter/flowmeter/capture"
 )
 
-func openLive(iface string, prog []bpf.RawInstruction, promisc bool) (capture.Source, func() liveStats, error, func(), error) {
+func openLive(iface string, prog []bpf.RawInstruction, promisc bool, workers int) ([]capture.Source, func() liveStats, error, func(), error) {
 	return nil, nil, nil, nil, errors.New("live capture needs Linux (AF_PACKET)")
 }

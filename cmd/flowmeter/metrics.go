@@ -6,6 +6,7 @@ import (
 
 	"github.com/flowmeter/flowmeter/meter"
 	"github.com/flowmeter/flowmeter/metrics"
+	"github.com/flowmeter/flowmeter/model"
 	"github.com/flowmeter/flowmeter/sink/kafka"
 )
 
@@ -32,11 +33,7 @@ func startMetrics(addr string, stderr io.Writer, extra func() metrics.Extra) (ti
 
 // verdictCounts copies a scorer's counts.
 func verdictCounts(sc *scorer) map[string]int64 {
-	out := map[string]int64{}
-	for k, v := range sc.verdicts {
-		out[k] = int64(v)
-	}
-	return out
+	return map[string]int64{model.VerdictMalicious: sc.malicious.Load(), model.VerdictBenign: sc.benign.Load()}
 }
 
 // outputLost sums the records the outputs lost so far (Kafka's dropped and
