@@ -8,7 +8,9 @@
 # dense.pcap: 100 000 flows started within 5 s, so that most are open at
 #             once: peak RSS over the most flows open gives bytes per flow.
 # Each run writes CSV to /dev/null; numbers come from the summary line and
-# /usr/bin/time -v. "1 core" pins the process to CPU 0 with GOMAXPROCS=1.
+# /usr/bin/time -v. "1 core" pins the process to CPU 0 with GOMAXPROCS=1 (and
+# one worker). workers1/workers2: the packet path alone, or with the record
+# writing on a second goroutine (identical output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/out
@@ -17,10 +19,10 @@ go build -o bench/out/flowmeter ./cmd/flowmeter
 [ -f bench/out/dense.pcap ] || go run ./bench/gen -flows 100000 -span 5s -seed 2 -o bench/out/dense.pcap
 [ -f bench/out/tiny.pcap ] || go run ./bench/gen -flows 10 -span 1s -seed 3 -o bench/out/tiny.pcap
 
-measure() { # name file cmd-prefix...
-	local name=$1 file=$2; shift 2
+measure() { # name file workers cmd-prefix...
+	local name=$1 file=$2 workers=$3; shift 3
 	cat "$file" >/dev/null # page cache
-	"$@" /usr/bin/time -v bench/out/flowmeter extract -o /dev/null "$file" 2>bench/out/$name.log
+	"$@" /usr/bin/time -v bench/out/flowmeter extract --workers "$workers" -o /dev/null "$file" 2>bench/out/$name.log
 	local pps rss el open
 	pps=$(sed -n 's/.*(\([0-9]*\) packets\/s).*/\1/p' bench/out/$name.log)
 	open=$(sed -n 's/.*at most \([0-9]*\) open.*/\1/p' bench/out/$name.log)
@@ -32,8 +34,10 @@ measure() { # name file cmd-prefix...
 
 echo "flowmeter extract, $(go version | cut -d' ' -f3), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 for f in big dense; do echo "$f.pcap: $(du -h bench/out/$f.pcap | cut -f1)"; done
-measure big_1core bench/out/big.pcap taskset -c 0 env GOMAXPROCS=1
-measure big_2cores bench/out/big.pcap env
-measure dense_1core bench/out/dense.pcap taskset -c 0 env GOMAXPROCS=1
-measure tiny bench/out/tiny.pcap env
+measure big_1core bench/out/big.pcap 1 taskset -c 0 env GOMAXPROCS=1
+measure big_workers1 bench/out/big.pcap 1 env
+measure big_workers2 bench/out/big.pcap 2 env
+measure dense_1core bench/out/dense.pcap 1 taskset -c 0 env GOMAXPROCS=1
+measure dense_workers2 bench/out/dense.pcap 2 env
+measure tiny bench/out/tiny.pcap 1 env
 echo "bytes per open flow (dense − tiny RSS) / open flows: $(( (dense_1core_rss - tiny_rss) * 1024 / dense_1core_open ))"

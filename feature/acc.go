@@ -116,6 +116,13 @@ type Acc struct {
 	early []earlyPkt
 }
 
+// CopyTo makes d a copy of a, reusing d's early-packet buffer.
+func (a *Acc) CopyTo(d *Acc) {
+	e := d.early[:0]
+	*d = *a
+	d.early = append(e, a.early...)
+}
+
 // Reset clears a for a new flow, keeping its early-packet buffer.
 func (a *Acc) Reset() {
 	n, e := a.EarlyN, a.early[:0]

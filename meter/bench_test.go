@@ -24,10 +24,11 @@ import (
 // file named by $FLOWMETER_BENCH_PCAP (e.g. bench/out/big.pcap from
 // bench/run.sh), or the test fixtures.
 func BenchmarkExtract(b *testing.B) {
-	benchmarkMeter(b, false)
+	b.Run("workers=1", func(b *testing.B) { benchmarkMeter(b, false, false) })
+	b.Run("workers=2", func(b *testing.B) { benchmarkMeter(b, false, true) })
 }
 
-func benchmarkMeter(b *testing.B, classify bool) {
+func benchmarkMeter(b *testing.B, classify, pipeline bool) {
 	path := os.Getenv("FLOWMETER_BENCH_PCAP")
 	if path == "" {
 		path = "testdata/tcp_sessions.pcap"
@@ -53,7 +54,7 @@ func benchmarkMeter(b *testing.B, classify bool) {
 			b.Fatal(err)
 		}
 		w := csv.NewWriter(io.Discard, cols)
-		cfg := meter.Config{Flow: flow.DefaultConfig, Schema: schema}
+		cfg := meter.Config{Flow: flow.DefaultConfig, Schema: schema, Pipeline: pipeline}
 		if classify {
 			cfg.Decorate = func(r *feature.Record) {
 				r.Score = mdl.Score(r.Values)
@@ -104,5 +105,5 @@ func BenchmarkFlowMemory(b *testing.B) {
 // BenchmarkClassify is BenchmarkExtract with every flow scored by the
 // embedded default model: the cost of classification.
 func BenchmarkClassify(b *testing.B) {
-	benchmarkMeter(b, true)
+	benchmarkMeter(b, true, false)
 }

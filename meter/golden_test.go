@@ -164,3 +164,27 @@ func TestFilesIndependent(t *testing.T) {
 		t.Errorf("one run over %d files differs from separate runs\n%s", len(paths), firstDiff(together.Bytes(), apart.Bytes()))
 	}
 }
+
+// The pipelined meter (records written on a second goroutine) writes
+// exactly what the plain one writes.
+func TestPipelineIdentical(t *testing.T) {
+	paths, _, err := capture.Expand([]string{"testdata"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, _ := feature.Columns(feature.SetNative, schema, feature.Options{})
+	out := func(pipe bool) []byte {
+		var b bytes.Buffer
+		w := csv.NewWriter(&b, cols)
+		m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema, Pipeline: pipe}, w)
+		if err := m.RunFiles(context.Background(), paths); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		return b.Bytes()
+	}
+	plain, piped := out(false), out(true)
+	if !bytes.Equal(plain, piped) || len(plain) < 1000 {
+		t.Errorf("pipelined output differs (%d vs %d bytes)\n%s", len(piped), len(plain), firstDiff(piped, plain))
+	}
+}

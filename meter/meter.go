@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -55,6 +56,11 @@ type Config struct {
 	// open flows about twice a second of wall time, on the meter's
 	// goroutine (for metrics).
 	OnTick func(st Stats, open int)
+	// Pipeline runs the writing of records (context features, Fill,
+	// Decorate, sinks) on a second goroutine while the first one reads
+	// and meters packets: the same records in the same order, on two
+	// cores. Offline (Run, RunFiles) only.
+	Pipeline bool
 	// Shared, when set, is the state several meters share when they meter
 	// one traffic in parallel (live capture workers): the context features
 	// and the writing of records (sinks, Decorate), under one lock.
@@ -131,6 +137,7 @@ type Meter struct {
 	capture string
 	err     error // first sink error
 	emitFn  flow.EmitFunc[feature.Acc]
+	pipe    *pipeline // set while Run uses a writer goroutine (Config.Pipeline)
 
 	start, lastProgress time.Time
 }
@@ -211,6 +218,9 @@ func (m *Meter) runFile(ctx context.Context, path string) error {
 func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error {
 	m.capture = name
 	m.ctx = feature.NewContext(m.cfg.Context) // each input has its own timeline
+	if m.cfg.Pipeline {
+		m.pipe = startPipeline(m)
+	}
 	var meta packet.Meta
 	var rerr error
 	for n := 0; ; n++ {
@@ -225,7 +235,7 @@ func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error 
 		meta.Time = info.Time
 		m.Packet(&meta, data, info)
 		if n&0xFFFF == 0 {
-			if m.err != nil {
+			if m.sinkFailed() {
 				break
 			}
 			if ctx.Err() != nil {
@@ -240,7 +250,19 @@ func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error 
 	} else {
 		m.Flush(flow.EndEOF)
 	}
+	if m.pipe != nil {
+		m.pipe.finish() // every record of this input is written before the next starts
+		m.pipe = nil
+	}
 	return rerr
+}
+
+// sinkFailed reports a sink error so far.
+func (m *Meter) sinkFailed() bool {
+	if m.pipe != nil {
+		return m.pipe.failed.Load()
+	}
+	return m.err != nil
 }
 
 // Packet meters one frame. meta is scratch space owned by the caller, with
@@ -269,7 +291,8 @@ func (m *Meter) Packet(meta *packet.Meta, data []byte, info capture.Info) {
 	e, dir := m.table.Lookup(meta, m.emitFn)
 	e.State.Add(meta, dir)
 	if m.cfg.EarlyAfter > 0 && e.State.Packets() == m.cfg.EarlyAfter {
-		m.write(e, flow.Early)
+		m.count(flow.Early)
+		m.write(e.Key, e.Src(), e.Dst(), &e.State, flow.Early, m.capture)
 	}
 	if m.cfg.OnPacket != nil {
 		m.cfg.OnPacket(info.Number, feature.FlowID(e.Key, e.State.First()))
@@ -328,20 +351,33 @@ func (m *Meter) emit(e *flow.Entry[feature.Acc], reason flow.EndReason) {
 	if e.State.Packets() == 0 {
 		return // an active-timeout continuation that never got a packet
 	}
-	m.write(e, reason)
+	m.count(reason)
+	if m.pipe != nil {
+		m.pipe.add(e, reason, m.capture)
+		return
+	}
+	m.write(e.Key, e.Src(), e.Dst(), &e.State, reason, m.capture)
 }
 
-// write builds the record of e and writes it to every sink. An early record
-// sees the context without entering it.
-func (m *Meter) write(e *flow.Entry[feature.Acc], reason flow.EndReason) {
-	a := &e.State
+func (m *Meter) count(reason flow.EndReason) {
+	if reason == flow.Early {
+		m.stats.EarlyRecords++
+	} else {
+		m.stats.Flows++
+		m.stats.ByEnd[reason]++
+	}
+}
+
+// write builds the record of a flow and writes it to every sink. An early
+// record sees the context without entering it.
+func (m *Meter) write(key flow.Key, src, dst netip.AddrPort, a *feature.Acc, reason flow.EndReason, capture string) {
 	r := &m.rec
-	r.ID = feature.FlowID(e.Key, a.First())
-	r.Src, r.Dst = e.Src(), e.Dst()
-	r.Proto, r.Version, r.VLAN = e.Key.Proto(), e.Key.Version(), a.VLAN()
+	r.ID = feature.FlowID(key, a.First())
+	r.Src, r.Dst = src, dst
+	r.Proto, r.Version, r.VLAN = key.Proto(), key.Version(), a.VLAN()
 	r.First, r.Last = a.First(), a.Last()
 	r.End = reason
-	r.Capture = m.capture
+	r.Capture = capture
 	r.Label, r.Category, r.Score, r.Verdict = "", "", 0, ""
 	if sh := m.cfg.Shared; sh != nil {
 		sh.mu.Lock()
@@ -356,12 +392,6 @@ func (m *Meter) write(e *flow.Entry[feature.Acc], reason flow.EndReason) {
 	m.cfg.Schema.Fill(a, &cv, r.Values)
 	if m.cfg.Decorate != nil {
 		m.cfg.Decorate(r)
-	}
-	if reason == flow.Early {
-		m.stats.EarlyRecords++
-	} else {
-		m.stats.Flows++
-		m.stats.ByEnd[reason]++
 	}
 	for _, s := range m.sinks {
 		if err := s.Write(r); err != nil && m.err == nil {

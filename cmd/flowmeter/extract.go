@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -40,6 +41,7 @@ type meterFlags struct {
 	ctxFlows int
 	labels   string
 	metrics  string
+	workers  int
 	quiet    bool
 	progress string
 }
@@ -55,6 +57,7 @@ func (f *meterFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.ctxFlows, "ctx-flows", feature.DefaultContext.Flows, "context features: most recent flows kept per host and per service")
 	fs.StringVar(&f.labels, "labels", "", "label flows with the rules in this CSV `FILE` (docs/labels.md); adds label and category columns")
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (host:port; a bare :port binds 127.0.0.1); off by default")
+	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "goroutines: offline, 2 or more run the record writing beside the packet path (same output); live, capture sockets in a PACKET_FANOUT group")
 	fs.BoolVar(&f.quiet, "q", false, "no summary on stderr")
 	fs.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (when a terminal), always, never")
 }
@@ -186,8 +189,11 @@ func (f *meterFlags) prepare(fs *flag.FlagSet, stderr io.Writer) (*meterRun, err
 	}
 	cc := feature.DefaultContext
 	cc.Window, cc.Flows = int64(f.ctxWin), f.ctxFlows
+	if f.workers < 1 {
+		return nil, fmt.Errorf("%w: -workers must be at least 1", errUsage)
+	}
 	r := &meterRun{paths: paths, skipped: skipped, schema: schema,
-		cfg: meter.Config{Flow: fc, Context: cc, Schema: schema, Progress: pw}}
+		cfg: meter.Config{Flow: fc, Context: cc, Schema: schema, Progress: pw, Pipeline: f.workers > 1}}
 	if f.labels != "" {
 		if r.rules, err = label.Load(f.labels); err != nil {
 			return nil, err

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"sync"
 	"time"
 
@@ -34,7 +33,6 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bpfFile := fs.String("bpf", "", "attach the classic BPF program in `FILE` (the output of tcpdump -dd EXPR) to the socket")
 	filterExpr := fs.String("filter", "", "capture filter `EXPR` in tcpdump syntax (host, net, port, portrange, ip, ip6, arp, tcp, udp, icmp, and/or/not, parentheses)")
 	promisc := fs.Bool("promisc", false, "put the interface in promiscuous mode while capturing")
-	workers := fs.Int("workers", runtime.NumCPU(), "capture workers: sockets in a PACKET_FANOUT group (by flow hash), each with its own flow table")
 	earlyVerdict := fs.Int64("early-verdict", 0, "also write a record with a verdict when a flow reaches `N` packets (end_reason early), while it goes on")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: flowmeter live -i IFACE [flags]\n\nCaptures until interrupted (SIGINT/SIGTERM), writes each flow with its score and verdict when it ends,\nand at the end every open flow with end_reason shutdown.\n\nflags:\n")
@@ -72,10 +70,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if *workers < 1 {
-		return fmt.Errorf("%w: -workers must be at least 1", errUsage)
-	}
-	srcs, kstats, idle, closeSrc, err := openLive(*iface, prog, *promisc, *workers)
+	srcs, kstats, idle, closeSrc, err := openLive(*iface, prog, *promisc, f.workers)
 	if err != nil {
 		return err
 	}
@@ -97,6 +92,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// One meter per socket of the fanout group, sharing the context
 	// features and the outputs.
 	r.cfg.Shared = meter.NewShared(r.cfg.Context)
+	r.cfg.Pipeline = false // live meters write from their own goroutines
 	meters := make([]*meter.Meter, len(srcs))
 	var agg statsSum
 	for i := range srcs {
