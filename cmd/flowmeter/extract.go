@@ -43,6 +43,7 @@ type meterFlags struct {
 	metrics  string
 	workers  int
 	quiet    bool
+	live     bool // registering for `live`: --early is the early verdict there
 	progress string
 }
 
@@ -52,7 +53,9 @@ func (f *meterFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.idle, "idle-timeout", time.Duration(flow.DefaultConfig.IdleTimeout), "end a flow after this long without a packet")
 	fs.DurationVar(&f.active, "active-timeout", time.Duration(flow.DefaultConfig.ActiveTimeout), "cut a flow that lasts this long (it goes on in a new record)")
 	fs.DurationVar(&f.linger, "linger", time.Duration(flow.DefaultConfig.Linger), "keep a closed TCP flow this long for trailing packets")
-	fs.IntVar(&f.early, "early", 8, fmt.Sprintf("early-flow features for the first `N` packets (0..%d)", feature.MaxEarly))
+	if !f.live {
+		fs.IntVar(&f.early, "early", 8, fmt.Sprintf("early-flow features for the first `N` packets (0..%d)", feature.MaxEarly))
+	}
 	fs.DurationVar(&f.ctxWin, "ctx-window", time.Duration(feature.DefaultContext.Window), "context features: window before each flow's start")
 	fs.IntVar(&f.ctxFlows, "ctx-flows", feature.DefaultContext.Flows, "context features: most recent flows kept per host and per service")
 	fs.StringVar(&f.labels, "labels", "", "label flows with the rules in this CSV `FILE` (docs/labels.md); adds label and category columns")

@@ -25,7 +25,7 @@ type liveStats struct{ Packets, Drops, Freezes uint64 }
 func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("live", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var f meterFlags
+	f := meterFlags{live: true}
 	f.register(fs)
 	iface := fs.String("i", "", "capture from interface `IFACE` (needs CAP_NET_RAW)")
 	modelPath := fs.String("model", "", "model `FILE` (default: the embedded model)")
@@ -33,7 +33,9 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bpfFile := fs.String("bpf", "", "attach the classic BPF program in `FILE` (the output of tcpdump -dd EXPR) to the socket")
 	filterExpr := fs.String("filter", "", "capture filter `EXPR` in tcpdump syntax (host, net, port, portrange, ip, ip6, arp, tcp, udp, icmp, and/or/not, parentheses)")
 	promisc := fs.Bool("promisc", false, "put the interface in promiscuous mode while capturing")
-	earlyVerdict := fs.Int64("early-verdict", 0, "also write a record with a verdict when a flow reaches `N` packets (end_reason early), while it goes on")
+	var earlyVerdict int64
+	fs.Int64Var(&earlyVerdict, "early", 0, "also write a record with a verdict when a flow reaches `N` packets (end_reason early), while it goes on; the early-flow feature window is the model's")
+	fs.Int64Var(&earlyVerdict, "early-verdict", 0, "the same as --early")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: flowmeter live -i IFACE [flags]\n\nCaptures until interrupted (SIGINT/SIGTERM), writes each flow with its score and verdict when it ends,\nand at the end every open flow with end_reason shutdown.\n\nflags:\n")
 		fs.PrintDefaults()
@@ -79,7 +81,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	r.cfg.EarlyAfter = *earlyVerdict
+	r.cfg.EarlyAfter = earlyVerdict
 	tick, stopMetrics, err := startMetrics(f.metrics, stderr, func() metrics.Extra {
 		k := kstats()
 		return metrics.Extra{Verdicts: verdictCounts(sc), KernelDrops: k.Drops, Freezes: k.Freezes, OutputLost: outputLost(sinks)}
