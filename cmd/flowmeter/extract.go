@@ -256,8 +256,12 @@ func (r *meterRun) execute(ctx context.Context, f meterFlags, cols []feature.Col
 }
 
 func printSummary(w io.Writer, st *meter.Stats, el time.Duration, skippedFiles []string) {
-	fmt.Fprintf(w, "flowmeter: %d files, %d packets (%d bytes) in %.2fs (%.0f packets/s)\n",
-		st.Files, st.Packets, st.Bytes, el.Seconds(), float64(st.Packets)/max(el.Seconds(), 1e-9))
+	source := fmt.Sprintf("%d files", st.Files)
+	if st.Files == 0 {
+		source = "live capture"
+	}
+	fmt.Fprintf(w, "flowmeter: %s, %d packets (%d bytes) in %.2fs (%.0f packets/s)\n",
+		source, st.Packets, st.Bytes, el.Seconds(), float64(st.Packets)/max(el.Seconds(), 1e-9))
 	fmt.Fprintf(w, "  decoded %d, skipped %d", st.Decoded, st.SkippedTotal())
 	var parts []string
 	for r, n := range st.Skipped {
