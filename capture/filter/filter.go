@@ -1,12 +1,20 @@
 // Package filter compiles capture filters in tcpdump syntax into classic BPF
 // programs for Ethernet frames, in pure Go.
 //
-// The subset: `ip`, `ip6`, `arp`, `tcp`, `udp`, `icmp`; `[src|dst] host
+// The subset: `ip`, `ip6`, `arp`, `tcp`, `udp`, `icmp`, `vlan [ID]`; `[src|dst] host
 // ADDR` (IPv4, which as in libpcap also matches ARP/RARP sender and target,
 // or IPv6); `[src|dst] net ADDR/LEN`; `[tcp|udp] [src|dst] port N` and
 // `portrange N-M`; combined with `and`/`&&`, `or`/`||`, `not`/`!` and
 // parentheses. Programs accept and reject exactly the frames libpcap's do;
 // a test compares both on many frames.
+//
+// `vlan` is compiled for Linux packet sockets, where the kernel has moved
+// the 802.1Q tag out of the frame into the packet's metadata before any
+// filter runs: it tests the tag through the kernel's ancillary loads (as
+// libpcap does on a live Linux socket), and the offsets of the primitives
+// after it do not shift. It is tested against a real kernel (the live
+// capture test), since the BPF VM used for the libpcap comparison has no
+// ancillary data.
 package filter
 
 import (
@@ -144,6 +152,16 @@ func (p *parser) primitive() (*node, error) {
 		return &node{op: "prim", prim: prim{kind: t}}, nil
 	case "ip", "ip6", "arp", "icmp":
 		return &node{op: "prim", prim: prim{kind: t}}, nil
+	case "vlan":
+		pr := prim{kind: "vlan", lo: 0xffff}
+		if v, err := strconv.ParseUint(p.peek(), 10, 16); err == nil {
+			if v > 4095 {
+				return nil, fmt.Errorf("vlan %d: IDs go up to 4095", v)
+			}
+			p.next()
+			pr.lo = uint16(v)
+		}
+		return &node{op: "prim", prim: pr}, nil
 	case "src", "dst":
 		pr.dir = t
 	default:

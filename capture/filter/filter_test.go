@@ -159,9 +159,21 @@ func TestAgainstLibpcap(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	for _, e := range []string{"", "host", "host 300.1.1.1", "port 70000", "portrange 5", "vlan 10", "(tcp", "tcp)", "net 10.0.0.1/8", "tcp host 10.0.0.1"} {
+	for _, e := range []string{"", "host", "host 300.1.1.1", "port 70000", "portrange 5", "vlan 5000", "(tcp", "tcp)", "net 10.0.0.1/8", "tcp host 10.0.0.1"} {
 		if _, err := Compile(e); err == nil {
 			t.Errorf("%q compiled", e)
 		}
+	}
+}
+
+// vlan compiles to the kernel's ancillary VLAN loads (the VM cannot run
+// them; the live test runs them in a real kernel).
+func TestVLANProgram(t *testing.T) {
+	prog, err := Compile("vlan 10 and udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prog[0] != (bpf.RawInstruction{Op: 0x20, Jt: 0, Jf: 0, K: 0xfffff030}) || prog[2].K != 0xfffff02c || prog[3] != (bpf.RawInstruction{Op: 0x54, K: 0xfff}) {
+		t.Errorf("program %v", prog[:4])
 	}
 }

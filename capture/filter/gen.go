@@ -58,6 +58,10 @@ const (
 	opJset = 0x45
 	opRet  = 0x06
 	accept = 262144
+
+	skfAdOff            = 0xfffff000 // SKF_AD_OFF (−4096)
+	skfAdVLANTag        = 44         // SKF_AD_VLAN_TAG
+	skfAdVLANTagPresent = 48         // SKF_AD_VLAN_TAG_PRESENT
 )
 
 func (g *gen) load(op uint16, k uint32) { g.emit(ins{raw: bpf.RawInstruction{Op: op, K: k}}) }
@@ -113,6 +117,18 @@ func (g *gen) prim(p *prim, t, f int) {
 		g.test(opLdB, 23, 1, t, f)
 	case "tcp", "udp":
 		g.transport(uint32(p.proto0()), t, f)
+	case "vlan":
+		// Linux ancillary data: SKF_AD_VLAN_TAG_PRESENT, SKF_AD_VLAN_TAG.
+		if p.lo == 0xffff {
+			g.test(opLdW, skfAdOff+skfAdVLANTagPresent, 1, t, f)
+			return
+		}
+		l := g.newLabel()
+		g.test(opLdW, skfAdOff+skfAdVLANTagPresent, 1, l, f)
+		g.place(l)
+		g.load(opLdW, skfAdOff+skfAdVLANTag)
+		g.emit(ins{raw: bpf.RawInstruction{Op: opAnd, K: 0x0fff}})
+		g.jump(opJeq, uint32(p.lo), t, f)
 	case "host", "net":
 		g.address(p, t, f)
 	case "port", "portrange":

@@ -48,22 +48,25 @@ func inNetns(t *testing.T, ns string, fn func()) {
 	fn()
 }
 
-// TestLiveCapture creates a network namespace joined to this one by a veth
-// pair, captures on this end with `flowmeter live`, sends TCP (handshake,
-// data, FIN), UDP and ICMP across, stops it as SIGINT would, and checks each
-// flow. It needs root and runs when FLOWMETER_LIVE_TESTS=1 (.ci/run sets it).
-func TestLiveCapture(t *testing.T) {
+// liveNetns makes a network namespace joined to this one by a veth pair
+// (10.199.0.1 here, 10.199.0.2 there), removed when the test ends. It skips
+// unless FLOWMETER_LIVE_TESTS=1, as root, where namespaces can be made.
+func liveNetns(t *testing.T) (ns, veth string) {
+	t.Helper()
 	if os.Getenv("FLOWMETER_LIVE_TESTS") != "1" {
-		t.Skip("set FLOWMETER_LIVE_TESTS=1 (as root) to run the live capture test")
+		t.Skip("set FLOWMETER_LIVE_TESTS=1 (as root) to run the live capture tests")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("live capture test needs root")
+		t.Skip("live capture tests need root")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("needs iproute2's ip")
 	}
-	ns := fmt.Sprintf("fmtest%d", os.Getpid()%100000)
-	veth, peer := "fmv"+ns[6:], "fmp"+ns[6:]
+	ns = fmt.Sprintf("fmt%d%s", os.Getpid()%100000, t.Name()[len(t.Name())-3:])
+	veth, peer := "fv"+ns[3:], "fp"+ns[3:]
+	if len(veth) > 15 {
+		veth, peer = veth[:15], peer[:15]
+	}
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Skipf("cannot create a network namespace here: %v %s", err, out)
 	}
@@ -75,6 +78,75 @@ func TestLiveCapture(t *testing.T) {
 	sh(t, "ip", "-n", ns, "addr", "add", "10.199.0.2/30", "dev", peer)
 	sh(t, "ip", "-n", ns, "link", "set", peer, "up")
 	sh(t, "ip", "-n", ns, "link", "set", "lo", "up")
+	return ns, veth
+}
+
+// addVLANs adds VLAN 10 and 20 subinterfaces on both ends (10.199.ID.1 and
+// .2); it skips where the kernel has no 802.1Q support.
+func addVLANs(t *testing.T, ns, veth string) {
+	t.Helper()
+	peer := "fp" + veth[2:]
+	base := veth[:min(len(veth), 12)]
+	for _, id := range []string{"10", "20"} {
+		if out, err := exec.Command("ip", "link", "add", "link", veth, "name", base+"."+id, "type", "vlan", "id", id).CombinedOutput(); err != nil {
+			t.Skipf("no 802.1Q support in this kernel: %v %s", err, out)
+		}
+		sh(t, "ip", "addr", "add", "10.199."+id+".1/30", "dev", base+"."+id)
+		sh(t, "ip", "link", "set", base+"."+id, "up")
+		sh(t, "ip", "-n", ns, "link", "add", "link", peer, "name", "v"+id, "type", "vlan", "id", id)
+		sh(t, "ip", "-n", ns, "addr", "add", "10.199."+id+".2/30", "dev", "v"+id)
+		sh(t, "ip", "-n", ns, "link", "set", "v"+id, "up")
+	}
+}
+
+// TestLiveVLANFilter sends UDP over VLANs 10 and 20 and captures on the
+// parent interface with --filter "vlan 10": the kernel has moved the tags
+// into the packets' metadata, so only the ancillary test can tell them
+// apart; the records carry the VLAN ID that the capture put back.
+func TestLiveVLANFilter(t *testing.T) {
+	ns, veth := liveNetns(t)
+	addVLANs(t, ns, veth)
+	out := t.TempDir() + "/flows.jsonl"
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"live", "-i", veth, "--workers", "1", "--filter", "vlan 10 and udp", "-o", out}, &bytes.Buffer{}, &stderr)
+	}()
+	time.Sleep(500 * time.Millisecond)
+	for _, dst := range []string{"10.199.10.2:7000", "10.199.20.2:7000", "10.199.0.2:7000"} {
+		if c, err := net.Dial("udp4", dst); err == nil {
+			for i := 0; i < 3; i++ {
+				c.Write([]byte("tagged?"))
+			}
+			c.Close()
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("live: %v\n%s", err, stderr.String())
+	}
+	b, _ := os.ReadFile(out)
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r map[string]any
+		if json.Unmarshal([]byte(l), &r) != nil {
+			t.Fatalf("bad line %q", l)
+		}
+		got = append(got, fmt.Sprintf("%v>%v/%v vlan %v", r["src_ip"], r["dst_ip"], r["protocol"], r["vlan_id"]))
+	}
+	if len(got) != 1 || got[0] != "10.199.10.1>10.199.10.2/17 vlan 10" {
+		t.Errorf("flows %q, want only the UDP flow on VLAN 10\n%s", got, stderr.String())
+	}
+}
+
+// TestLiveCapture creates a network namespace joined to this one by a veth
+// pair, captures on this end with `flowmeter live`, sends TCP (handshake,
+// data, FIN), UDP and ICMP across, stops it as SIGINT would, and checks each
+// flow. It needs root and runs when FLOWMETER_LIVE_TESTS=1 (.ci/run sets it).
+func TestLiveCapture(t *testing.T) {
+	ns, veth := liveNetns(t)
 
 	// A TCP server and a UDP socket inside the namespace.
 	var ln net.Listener
