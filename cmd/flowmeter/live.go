@@ -95,16 +95,28 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// features and the outputs.
 	r.cfg.Shared = meter.NewShared(r.cfg.Context)
 	r.cfg.Pipeline = false // live meters write from their own goroutines
+	// The progress line and the metrics show the sums over the workers.
+	progress := r.cfg.Progress
+	r.cfg.Progress = nil
+	start := time.Now()
+	next := func(st meter.Stats, open int) {
+		if tick != nil {
+			tick(st, open)
+		}
+		if progress != nil {
+			fmt.Fprintf(progress, "\r%d packets, %d flows written, %d open, %d kernel drops, %.0f packets/s   ",
+				st.Packets, st.Flows, open, kstats().Drops, float64(st.Packets)/max(time.Since(start).Seconds(), 1e-9))
+		}
+	}
 	meters := make([]*meter.Meter, len(srcs))
 	var agg statsSum
 	for i := range srcs {
 		cfg := r.cfg
-		if tick != nil {
-			cfg.OnTick = agg.tick(i, len(srcs), tick)
+		if tick != nil || progress != nil {
+			cfg.OnTick = agg.tick(i, len(srcs), next)
 		}
 		meters[i] = meter.New(cfg, sinks...)
 	}
-	start := time.Now()
 	errs := make([]error, len(srcs))
 	var wg sync.WaitGroup
 	for i, src := range srcs {
@@ -115,6 +127,9 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}()
 	}
 	wg.Wait()
+	if progress != nil {
+		fmt.Fprintf(progress, "\r%90s\r", "")
+	}
 	closeErr := closeSinks(sinks)
 	var total meter.Stats
 	for _, m := range meters {
