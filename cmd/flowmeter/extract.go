@@ -282,7 +282,11 @@ func printSummary(w io.Writer, st *meter.Stats, el time.Duration, skippedFiles [
 			parts = append(parts, fmt.Sprintf("%s %d", flow.EndReason(r), n))
 		}
 	}
-	fmt.Fprintf(w, "  flows written %d (%s), at most %d open at once\n", st.Flows, strings.Join(parts, ", "), st.MaxActive)
+	byEnd := ""
+	if len(parts) > 0 {
+		byEnd = " (" + strings.Join(parts, ", ") + ")"
+	}
+	fmt.Fprintf(w, "  flows written %d%s, at most %d open at once\n", st.Flows, byEnd, st.MaxActive)
 	if len(skippedFiles) > 0 {
 		fmt.Fprintf(w, "  %d files in the input directories are not captures and were skipped\n", len(skippedFiles))
 	}
