@@ -113,7 +113,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.GBDT.EarlyStop, "early-stop", cfg.GBDT.EarlyStop, "gbdt: stop after N rounds without a better validation loss on held-out captures (0: off)")
 	fs.Float64Var(&cfg.LogReg.L2, "l2", cfg.LogReg.L2, "logreg: L2 penalty")
 	site := fs.Bool("site-features", false, "also use "+strings.Join(train.SiteFeatures, ", ")+" (they identify the capture site)")
-	exclude := fs.String("exclude", "", "comma-separated features to leave out of the model inputs (a trailing * matches a prefix)")
+	exclude := fs.String("exclude", "", "comma-separated features to leave out of the model inputs (globs: *_per_s, early_*)")
 	compare := fs.Bool("compare", false, "cross-validate gbdt, logreg and seed on the same folds and print a table")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: flowmeter train -model FILE [flags] LABELLED.csv... | --labels RULES CAPTURES...\n\nflags:\n")

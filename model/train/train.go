@@ -3,8 +3,8 @@ package train
 import (
 	"fmt"
 	"math/rand/v2"
+	"path"
 	"sort"
-	"strings"
 
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/model"
@@ -61,11 +61,11 @@ func Inputs(s *feature.Schema, approach string, exclude []string) []string {
 	return in
 }
 
-// excluded reports whether name matches one of the patterns: a name, or a
-// prefix followed by *.
+// excluded reports whether name matches one of the patterns (path.Match
+// globs: a name, or * for any run of characters).
 func excluded(name string, patterns []string) bool {
 	for _, p := range patterns {
-		if p == name || strings.HasSuffix(p, "*") && strings.HasPrefix(name, strings.TrimSuffix(p, "*")) {
+		if ok, _ := path.Match(p, name); ok {
 			return true
 		}
 	}
