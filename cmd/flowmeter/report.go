@@ -21,16 +21,19 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	var f datasetFlags
 	f.register(fs)
-	out := fs.String("dir", "", "write the report to `DIR`/index.html (required)")
+	out := fs.String("dir", "", "write the report to `DIR`/index.html (the same as -o DIR)")
 	modelPath := fs.String("model", "", "model `FILE` (default: the embedded model)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: flowmeter report -dir DIR [flags] LABELLED.csv... | --labels RULES CAPTURES...\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: flowmeter report -o DIR [flags] LABELLED.csv... | --labels RULES CAPTURES...\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	if *out == "" {
+	if *out == "" && len(f.outputs) == 1 {
+		*out, f.outputs = f.outputs[0], nil // report -o DIR
+	}
+	if *out == "" || len(f.outputs) > 0 {
 		fs.Usage()
 		return errUsage
 	}

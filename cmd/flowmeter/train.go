@@ -100,7 +100,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var f datasetFlags
 	f.register(fs)
 	cfg := train.DefaultConfig
-	out := fs.String("model", "", "write the model to `FILE` (required)")
+	out := fs.String("model", "", "write the model to `FILE` (the same as -o FILE)")
 	fs.StringVar(&cfg.Approach, "algorithm", cfg.Approach, "gbdt (boosted trees), logreg (logistic regression), blend (the mean of both), or seed (the original FlowMeter's 33 features with logistic regression)")
 	fs.IntVar(&cfg.Folds, "folds", cfg.Folds, "grouped cross-validation folds (by capture); 0: none")
 	fs.Float64Var(&cfg.TargetFPR, "target-fpr", cfg.TargetFPR, "choose the threshold that flags at most this share of benign flows out of fold")
@@ -116,14 +116,17 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	exclude := fs.String("exclude", "", "comma-separated features to leave out of the model inputs (globs: *_per_s, early_*)")
 	compare := fs.Bool("compare", false, "cross-validate gbdt, logreg and seed on the same folds and print a table")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: flowmeter train -model FILE [flags] LABELLED.csv... | --labels RULES CAPTURES...\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: flowmeter train -o MODEL [flags] LABELLED.csv... | --labels RULES CAPTURES...\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	if *out == "" {
-		fmt.Fprintln(stderr, "flowmeter train: -model FILE is required")
+	if *out == "" && len(f.outputs) == 1 {
+		*out, f.outputs = f.outputs[0], nil // train -o MODEL
+	}
+	if *out == "" || len(f.outputs) > 0 {
+		fmt.Fprintln(stderr, "flowmeter train: give the model file once, as -o FILE or -model FILE")
 		return errUsage
 	}
 	if *site {
