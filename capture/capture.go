@@ -66,7 +66,6 @@ type File struct {
 	pcap   *pcapgo.Reader
 	ng     *pcapgo.NgReader
 	n      int
-	Gzip   bool
 }
 
 // Format magics.
@@ -76,6 +75,32 @@ const (
 	magicPcapng   = 0x0A0D0D0A
 	magicGzipByte = 0x1F
 )
+
+// The formats a file's first bytes announce.
+const (
+	formatNone = iota
+	formatGzip
+	formatPcap
+	formatPcapng
+)
+
+// sniff tells the format from a file's first 4 bytes (2 suffice for gzip).
+func sniff(head []byte) int {
+	if len(head) >= 2 && head[0] == magicGzipByte && head[1] == 0x8B {
+		return formatGzip
+	}
+	if len(head) < 4 {
+		return formatNone
+	}
+	le, be := binary.LittleEndian.Uint32(head), binary.BigEndian.Uint32(head)
+	switch {
+	case le == magicPcapUs || be == magicPcapUs || le == magicPcapNs || be == magicPcapNs:
+		return formatPcap
+	case le == magicPcapng:
+		return formatPcapng
+	}
+	return formatNone
+}
 
 // Open opens a capture file; "-" is standard input.
 func Open(path string) (*File, error) {
@@ -103,24 +128,22 @@ func NewReader(name string, r io.Reader) (*File, error) {
 	c := &File{name: name}
 	br := bufio.NewReaderSize(r, 1<<20)
 	head, _ := br.Peek(4)
-	if len(head) >= 2 && head[0] == magicGzipByte && head[1] == 0x8B {
+	if sniff(head) == formatGzip {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("%s: gzip: %w", name, err)
 		}
-		c.Gzip = true
 		br = bufio.NewReaderSize(zr, 1<<20)
 		head, _ = br.Peek(4)
 	}
 	if len(head) < 4 {
 		return nil, fmt.Errorf("%s: %w (file is %d bytes)", name, ErrNotCapture, len(head))
 	}
-	le, be := binary.LittleEndian.Uint32(head), binary.BigEndian.Uint32(head)
 	var err error
-	switch {
-	case le == magicPcapUs || be == magicPcapUs || le == magicPcapNs || be == magicPcapNs:
+	switch sniff(head) {
+	case formatPcap:
 		c.pcap, err = pcapgo.NewReader(br)
-	case le == magicPcapng:
+	case formatPcapng:
 		// Without WantMixedLinkType, pcapgo silently skips the packets of
 		// interfaces whose link type differs from the first one's.
 		opt := pcapgo.NgReaderOptions{WantMixedLinkType: true}
@@ -250,9 +273,5 @@ func IsCapture(path string) bool {
 	if _, err := io.ReadFull(f, b[:]); err != nil {
 		return false
 	}
-	if b[0] == magicGzipByte && b[1] == 0x8B {
-		return true
-	}
-	le, be := binary.LittleEndian.Uint32(b[:]), binary.BigEndian.Uint32(b[:])
-	return le == magicPcapUs || be == magicPcapUs || le == magicPcapNs || be == magicPcapNs || le == magicPcapng
+	return sniff(b[:]) != formatNone
 }

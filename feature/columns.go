@@ -353,7 +353,7 @@ func AppendValue(dst []byte, r *Record, c Column) []byte {
 		}
 		return AppendFloat(dst, v)
 	case FieldFlowID:
-		return appendHex64(dst, r.ID)
+		return AppendFlowID(dst, r.ID)
 	case FieldSrcIP:
 		return r.Src.Addr().AppendTo(dst)
 	case FieldSrcPort:
@@ -425,7 +425,9 @@ func AppendFloat(dst []byte, v float64) []byte {
 	return strconv.AppendFloat(dst, v, 'f', -1, 64)
 }
 
-func appendHex64(dst []byte, v uint64) []byte {
+// AppendFlowID appends a flow ID as the 16 hex digits of the flow_id column
+// (also the Kafka key and the per-packet verdicts' flow_id).
+func AppendFlowID(dst []byte, v uint64) []byte {
 	const digits = "0123456789abcdef"
 	for i := 15; i >= 0; i-- {
 		dst = append(dst, digits[(v>>(4*uint(i)))&0xF])

@@ -269,7 +269,7 @@ func (o *packetOutputs) file(path string, pv *packetVerdicts) error {
 			b = append(b, ',')
 			verdict := "none"
 			if id != 0 {
-				b = fmt.Appendf(b, "%016x", id)
+				b = feature.AppendFlowID(b, id)
 				verdict = model.VerdictBenign
 				if pv.malicious[id] {
 					verdict = model.VerdictMalicious

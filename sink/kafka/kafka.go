@@ -88,7 +88,7 @@ func NewWriter(cfg Config, cols []feature.Column) (*Writer, error) {
 func (w *Writer) Write(r *feature.Record) error {
 	w.stats.written.Add(1)
 	w.buf = w.enc.Append(w.buf[:0], r)
-	key := fmt.Appendf(nil, "%016x", r.ID)
+	key := feature.AppendFlowID(nil, r.ID)
 	rec := &kgo.Record{Key: key, Value: append([]byte(nil), w.buf...)}
 	w.cl.TryProduce(context.Background(), rec, func(_ *kgo.Record, err error) {
 		switch {
