@@ -164,10 +164,7 @@ func New(cfg Config, sinks ...Sink) *Meter {
 }
 
 // Stats returns the counts so far.
-func (m *Meter) Stats() *Stats {
-	m.stats.MaxActive = max(m.stats.MaxActive, m.table.Len())
-	return &m.stats
-}
+func (m *Meter) Stats() *Stats { return &m.stats }
 
 // ErrUnsupportedLink is returned for a capture whose link type Decode does
 // not know.

@@ -87,7 +87,7 @@ func (f Frame) Bytes() []byte {
 	return b
 }
 
-// Link returns the link type Bytes produces.
+// link returns the link type Bytes produces.
 func (f Frame) link() packet.Link {
 	if f.Null {
 		return packet.LinkNull
