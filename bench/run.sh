@@ -9,8 +9,9 @@
 #             once: peak RSS over the most flows open gives bytes per flow.
 # Each run writes CSV to /dev/null; numbers come from the summary line and
 # /usr/bin/time -v. "1 core" pins the process to CPU 0 with GOMAXPROCS=1 (and
-# one worker). workers1/workers2: the packet path alone, or with the record
-# writing on a second goroutine (identical output).
+# one worker). workersN: flows sharded over N flow tables by a symmetric hash
+# of the flow key, beside a reader and a writer goroutine (output identical
+# to one worker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/out
@@ -37,6 +38,7 @@ for f in big dense; do echo "$f.pcap: $(du -h bench/out/$f.pcap | cut -f1)"; don
 measure big_1core bench/out/big.pcap 1 taskset -c 0 env GOMAXPROCS=1
 measure big_workers1 bench/out/big.pcap 1 env
 measure big_workers2 bench/out/big.pcap 2 env
+measure big_workers3 bench/out/big.pcap 3 env
 measure dense_1core bench/out/dense.pcap 1 taskset -c 0 env GOMAXPROCS=1
 measure dense_workers2 bench/out/dense.pcap 2 env
 measure tiny bench/out/tiny.pcap 1 env

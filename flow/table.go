@@ -47,6 +47,7 @@ type Entry[S any] struct {
 	Key      Key
 	First    int64 // time of the first packet of this record, ns
 	Last     int64 // time of the latest packet (never decreasing), ns
+	seen     int64 // the table's clock at the latest packet: Last, unless time went backwards
 	fwdLo    bool  // the forward (initiator) side is the key's low endpoint
 	closed   EndReason
 	finSeen  [2]bool
@@ -56,7 +57,19 @@ type Entry[S any] struct {
 	next     int32
 	list     uint8
 	State    S
+	// Tag is the caller's own; the table never reads it. The sharded
+	// meter keeps there the input index of the flow's latest packet.
+	Tag int64
 }
+
+// InClosedList reports whether the flow is in the closed list (TCP closed,
+// lingering) rather than the open list. Each list is in the order of the
+// flows' latest packets; Expire walks the open list, then the closed one.
+func (e *Entry[S]) InClosedList() bool { return e.list == listClosed }
+
+// Seen is the table's clock when the flow's latest packet came (the flow's
+// idle time counts from it): Last, unless the capture's time went backwards.
+func (e *Entry[S]) Seen() int64 { return e.seen }
 
 // Src returns the initiator's endpoint.
 func (e *Entry[S]) Src() netip.AddrPort {
@@ -167,6 +180,7 @@ func (t *Table[S]) Lookup(m *packet.Meta, emit EmitFunc[S]) (*Entry[S], Dir) {
 	if m.Time > e.Last {
 		e.Last = m.Time
 	}
+	e.seen = t.now
 	dir := Backward
 	if srcLo == e.fwdLo {
 		dir = Forward
@@ -232,7 +246,11 @@ func (t *Table[S]) close(i int32, r EndReason) {
 }
 
 // Expire ends the flows that have been idle for the idle timeout, and the
-// closed flows that have lingered long enough, as of packet time now.
+// closed flows that have lingered long enough, as of packet time now. Idle
+// time is counted from the table's clock (the latest packet time seen) when
+// the flow's latest packet came: its Last, unless the capture's time went
+// backwards. So each list is in the order of that time, and whether a flow
+// has expired does not depend on the other flows in the table.
 func (t *Table[S]) Expire(now int64, emit EmitFunc[S]) {
 	if now > t.now {
 		t.now = now
@@ -240,7 +258,7 @@ func (t *Table[S]) Expire(now int64, emit EmitFunc[S]) {
 	now = t.now
 	for h := t.head[listOpen]; h != none; h = t.head[listOpen] {
 		e := t.at(h)
-		if now-e.Last <= t.cfg.IdleTimeout {
+		if now-e.seen <= t.cfg.IdleTimeout {
 			break
 		}
 		reason := EndIdle
@@ -251,7 +269,7 @@ func (t *Table[S]) Expire(now int64, emit EmitFunc[S]) {
 	}
 	for h := t.head[listClosed]; h != none; h = t.head[listClosed] {
 		e := t.at(h)
-		if now-e.Last <= t.cfg.Linger {
+		if now-e.seen <= t.cfg.Linger {
 			break
 		}
 		t.remove(h, e.closed, emit)
@@ -262,28 +280,47 @@ func (t *Table[S]) Expire(now int64, emit EmitFunc[S]) {
 // TCP close reason of a closed flow), and forgets the clock: the next packet,
 // however old, starts a new timeline (the next input file).
 func (t *Table[S]) Flush(r EndReason, emit EmitFunc[S]) {
-	for {
-		h0, h1 := t.head[listOpen], t.head[listClosed]
-		var h int32
-		switch {
-		case h0 == none && h1 == none:
-			t.now = 0 // an empty table has no timeline: the next input starts its own
-			return
-		case h0 == none:
-			h = h1
-		case h1 == none:
-			h = h0
-		case t.at(h1).Last < t.at(h0).Last:
-			h = h1
-		default:
-			h = h0
-		}
-		reason := r
-		if c := t.at(h).closed; c != Open {
-			reason = c
-		}
-		t.remove(h, reason, emit)
+	for t.FlushOldest(r, emit) {
 	}
+	t.now = 0 // an empty table has no timeline: the next input starts its own
+}
+
+// Oldest returns the flow that FlushOldest would end, or nil when the table
+// is empty: the least recently seen (by Seen) of either list, the open one
+// on a tie. Flush ends flows in the order of (Seen, closed list, order
+// last seen), so several tables can be flushed as one by merging on that.
+func (t *Table[S]) Oldest() *Entry[S] {
+	if h := t.oldest(); h != none {
+		return t.at(h)
+	}
+	return nil
+}
+
+func (t *Table[S]) oldest() int32 {
+	h0, h1 := t.head[listOpen], t.head[listClosed]
+	switch {
+	case h0 == none:
+		return h1
+	case h1 == none:
+		return h0
+	case t.at(h1).seen < t.at(h0).seen:
+		return h1
+	}
+	return h0
+}
+
+// FlushOldest ends the Oldest flow with reason r (or its TCP close reason)
+// and reports whether there was one.
+func (t *Table[S]) FlushOldest(r EndReason, emit EmitFunc[S]) bool {
+	h := t.oldest()
+	if h == none {
+		return false
+	}
+	if c := t.at(h).closed; c != Open {
+		r = c
+	}
+	t.remove(h, r, emit)
+	return true
 }
 
 func (t *Table[S]) remove(i int32, r EndReason, emit EmitFunc[S]) {

@@ -24,11 +24,12 @@ import (
 // file named by $FLOWMETER_BENCH_PCAP (e.g. bench/out/big.pcap from
 // bench/run.sh), or the test fixtures.
 func BenchmarkExtract(b *testing.B) {
-	b.Run("workers=1", func(b *testing.B) { benchmarkMeter(b, false, false) })
-	b.Run("workers=2", func(b *testing.B) { benchmarkMeter(b, false, true) })
+	b.Run("workers=1", func(b *testing.B) { benchmarkMeter(b, false, meter.Config{}) })
+	b.Run("workers=2", func(b *testing.B) { benchmarkMeter(b, false, meter.Config{Workers: 2}) })
+	b.Run("workers=3", func(b *testing.B) { benchmarkMeter(b, false, meter.Config{Workers: 3}) })
 }
 
-func benchmarkMeter(b *testing.B, classify, pipeline bool) {
+func benchmarkMeter(b *testing.B, classify bool, cfg meter.Config) {
 	path := os.Getenv("FLOWMETER_BENCH_PCAP")
 	if path == "" {
 		path = "testdata/tcp_sessions.pcap"
@@ -54,7 +55,7 @@ func benchmarkMeter(b *testing.B, classify, pipeline bool) {
 			b.Fatal(err)
 		}
 		w := csv.NewWriter(io.Discard, cols)
-		cfg := meter.Config{Flow: flow.DefaultConfig, Schema: schema, Pipeline: pipeline}
+		cfg.Flow, cfg.Schema = flow.DefaultConfig, schema
 		if classify {
 			cfg.Decorate = func(r *feature.Record) {
 				r.Score = mdl.Score(r.Values)
@@ -105,5 +106,5 @@ func BenchmarkFlowMemory(b *testing.B) {
 // BenchmarkClassify is BenchmarkExtract with every flow scored by the
 // embedded default model: the cost of classification.
 func BenchmarkClassify(b *testing.B) {
-	benchmarkMeter(b, true, false)
+	benchmarkMeter(b, true, meter.Config{})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -167,24 +168,60 @@ func TestFilesIndependent(t *testing.T) {
 
 // The pipelined meter (records written on a second goroutine) writes
 // exactly what the plain one writes.
-func TestPipelineIdentical(t *testing.T) {
-	paths, _, err := capture.Expand([]string{"testdata"})
-	if err != nil {
-		t.Fatal(err)
+// TestParallelIdentical checks that the sharded offline path gives byte for byte the records (early ones included) and the
+// per-packet flow IDs of one worker, on the fixtures and, when present, on
+// the public captures.
+func TestParallelIdentical(t *testing.T) {
+	dirs := []string{"testdata"}
+	if ds := datasetsDir(); ds != "" && !testing.Short() {
+		dirs = append(dirs, ds)
 	}
-	cols, _ := feature.Columns(feature.SetNative, schema, feature.Options{})
-	out := func(pipe bool) []byte {
-		var b bytes.Buffer
-		w := csv.NewWriter(&b, cols)
-		m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema, Pipeline: pipe}, w)
-		if err := m.RunFiles(context.Background(), paths); err != nil {
+	for _, dir := range dirs {
+		paths, _, err := capture.Expand([]string{dir})
+		if err != nil {
 			t.Fatal(err)
 		}
-		w.Close()
-		return b.Bytes()
+		for _, early := range []int64{0, 3} {
+			base, baseIDs := meterOut(t, paths, meter.Config{EarlyAfter: early})
+			if len(base) < 1000 {
+				t.Fatalf("%s: only %d bytes of output", dir, len(base))
+			}
+			for _, c := range []struct {
+				name string
+				cfg  meter.Config
+			}{
+				{"workers=2", meter.Config{Workers: 2}},
+				{"workers=3", meter.Config{Workers: 3}},
+			} {
+				c.cfg.EarlyAfter = early
+				got, ids := meterOut(t, paths, c.cfg)
+				if !bytes.Equal(got, base) {
+					t.Errorf("%s, early %d: %s output differs (%d vs %d bytes)\n%s", dir, early, c.name, len(got), len(base), firstDiff(got, base))
+				}
+				if !slices.Equal(ids, baseIDs) {
+					t.Errorf("%s, early %d: %s per-packet flow IDs differ", dir, early, c.name)
+				}
+			}
+		}
 	}
-	plain, piped := out(false), out(true)
-	if !bytes.Equal(plain, piped) || len(plain) < 1000 {
-		t.Errorf("pipelined output differs (%d vs %d bytes)\n%s", len(piped), len(plain), firstDiff(piped, plain))
+}
+
+// meterOut meters paths with cfg (schema, flow config and CSV sink added)
+// and returns the CSV and each packet's flow ID.
+func meterOut(t *testing.T, paths []string, cfg meter.Config) ([]byte, []uint64) {
+	t.Helper()
+	cols, _ := feature.Columns(feature.SetNative, schema, feature.Options{})
+	var b bytes.Buffer
+	var ids []uint64
+	w := csv.NewWriter(&b, cols)
+	cfg.Flow, cfg.Schema = flow.DefaultConfig, schema
+	cfg.OnPacket = func(n int, id uint64) { ids = append(ids, uint64(n), id) }
+	m := meter.New(cfg, w)
+	if err := m.RunFiles(context.Background(), paths); err != nil {
+		t.Fatal(err)
 	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes(), ids
 }

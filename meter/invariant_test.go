@@ -176,12 +176,9 @@ func TestInvariantsFixtures(t *testing.T) {
 // TestInvariantsDatasets runs the same checks on the public captures in
 // ../shared/datasets (or $FLOWMETER_DATASETS) when they are present.
 func TestInvariantsDatasets(t *testing.T) {
-	dir := os.Getenv("FLOWMETER_DATASETS")
+	dir := datasetsDir()
 	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "datasets")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("no datasets at %s (set FLOWMETER_DATASETS)", dir)
+		t.Skip("no datasets at ../../shared/datasets (set FLOWMETER_DATASETS)")
 	}
 	if testing.Short() {
 		t.Skip("-short")
@@ -193,4 +190,17 @@ func TestInvariantsDatasets(t *testing.T) {
 	for _, p := range paths {
 		checkInvariants(t, p)
 	}
+}
+
+// datasetsDir is $FLOWMETER_DATASETS or ../../shared/datasets, or "" when
+// it does not exist.
+func datasetsDir() string {
+	dir := os.Getenv("FLOWMETER_DATASETS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "datasets")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return ""
+	}
+	return dir
 }

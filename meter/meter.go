@@ -56,11 +56,11 @@ type Config struct {
 	// open flows about twice a second of wall time, on the meter's
 	// goroutine (for metrics).
 	OnTick func(st Stats, open int)
-	// Pipeline runs the writing of records (context features, Fill,
-	// Decorate, sinks) on a second goroutine while the first one reads
-	// and meters packets: the same records in the same order, on two
-	// cores. Offline (Run, RunFiles) only.
-	Pipeline bool
+	// Workers, when 2 or more, meters an offline input (Run, RunFiles) on
+	// that many goroutines, each with its own flow table for the flows
+	// whose key hashes to it, beside a reader and a writer goroutine: the
+	// same records in the same order as one worker (see shard.go).
+	Workers int
 	// Shared, when set, is the state several meters share when they meter
 	// one traffic in parallel (live capture workers): the context features
 	// and the writing of records (sinks, Decorate), under one lock.
@@ -137,7 +137,6 @@ type Meter struct {
 	capture string
 	err     error // first sink error
 	emitFn  flow.EmitFunc[feature.Acc]
-	pipe    *pipeline // set while Run uses a writer goroutine (Config.Pipeline)
 
 	start, lastProgress time.Time
 }
@@ -215,8 +214,8 @@ func (m *Meter) runFile(ctx context.Context, path string) error {
 func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error {
 	m.capture = name
 	m.ctx = feature.NewContext(m.cfg.Context) // each input has its own timeline
-	if m.cfg.Pipeline {
-		m.pipe = startPipeline(m)
+	if m.cfg.Workers > 1 && m.cfg.Shared == nil {
+		return startSharded(m, m.cfg.Workers).run(ctx, src)
 	}
 	var meta packet.Meta
 	var rerr error
@@ -232,7 +231,7 @@ func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error 
 		meta.Time = info.Time
 		m.Packet(&meta, data, info)
 		if n&0xFFFF == 0 {
-			if m.sinkFailed() {
+			if m.err != nil {
 				break
 			}
 			if ctx.Err() != nil {
@@ -247,19 +246,7 @@ func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error 
 	} else {
 		m.Flush(flow.EndEOF)
 	}
-	if m.pipe != nil {
-		m.pipe.finish() // every record of this input is written before the next starts
-		m.pipe = nil
-	}
 	return rerr
-}
-
-// sinkFailed reports a sink error so far.
-func (m *Meter) sinkFailed() bool {
-	if m.pipe != nil {
-		return m.pipe.failed.Load()
-	}
-	return m.err != nil
 }
 
 // Packet meters one frame. meta is scratch space owned by the caller, with
@@ -349,19 +336,17 @@ func (m *Meter) emit(e *flow.Entry[feature.Acc], reason flow.EndReason) {
 		return // an active-timeout continuation that never got a packet
 	}
 	m.count(reason)
-	if m.pipe != nil {
-		m.pipe.add(e, reason, m.capture)
-		return
-	}
 	m.write(e.Key, e.Src(), e.Dst(), &e.State, reason, m.capture)
 }
 
-func (m *Meter) count(reason flow.EndReason) {
+func (m *Meter) count(reason flow.EndReason) { m.stats.count(reason) }
+
+func (s *Stats) count(reason flow.EndReason) {
 	if reason == flow.Early {
-		m.stats.EarlyRecords++
+		s.EarlyRecords++
 	} else {
-		m.stats.Flows++
-		m.stats.ByEnd[reason]++
+		s.Flows++
+		s.ByEnd[reason]++
 	}
 }
 
@@ -404,20 +389,25 @@ func (m *Meter) progress() {
 	if m.cfg.Progress == nil && m.cfg.OnTick == nil {
 		return
 	}
+	m.progressWith(&m.stats, m.table.Len())
+}
+
+// progressWith shows st and open (at most twice a second).
+func (m *Meter) progressWith(st *Stats, open int) {
 	now := time.Now()
 	if now.Sub(m.lastProgress) < 500*time.Millisecond {
 		return
 	}
 	m.lastProgress = now
 	if m.cfg.OnTick != nil {
-		m.cfg.OnTick(*m.Stats(), m.table.Len())
+		m.cfg.OnTick(*st, open)
 	}
 	if m.cfg.Progress == nil {
 		return
 	}
 	el := now.Sub(m.start).Seconds()
 	fmt.Fprintf(m.cfg.Progress, "\r%d packets, %d flows written, %d open, %.0f packets/s   ",
-		m.stats.Packets, m.stats.Flows, m.table.Len(), float64(m.stats.Packets)/max(el, 1e-9))
+		st.Packets, st.Flows, open, float64(st.Packets)/max(el, 1e-9))
 }
 
 func (m *Meter) clearProgress() {

@@ -2,6 +2,7 @@ package meter_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math"
 	"net/netip"
@@ -352,5 +353,48 @@ func TestEarlyRecords(t *testing.T) {
 	}
 	if st := m.Stats(); st.Flows != 1 || st.EarlyRecords != 1 {
 		t.Errorf("stats: %d flows, %d early records", st.Flows, st.EarlyRecords)
+	}
+}
+
+// failing fails every write after the first n.
+type failing struct{ n int }
+
+func (f *failing) Write(*feature.Record) error {
+	if f.n == 0 {
+		return errors.New("disk full")
+	}
+	f.n--
+	return nil
+}
+func (f *failing) Close() error { return nil }
+
+// The sharded path stops reading when a sink fails and returns its error,
+// and ends the open flows with end_reason shutdown when cancelled.
+func TestShardedErrorsAndCancel(t *testing.T) {
+	var pkts []packettest.Packet
+	for i := 0; i < 20000; i++ { // 5 batches of UDP flows, none ending before the input does
+		c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 5000)
+		pkts = append(pkts, packettest.UDP(t0.Add(time.Duration(i)*time.Millisecond), packettest.Frame{}, c, server, 10))
+	}
+	m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema, Workers: 2}, &failing{n: 10})
+	err := m.Run(context.Background(), &source{pkts: pkts, link: packet.LinkEthernet}, "test")
+	if err != nil || m.Err() == nil || m.Err().Error() != "disk full" {
+		t.Fatalf("Run = %v, Err = %v; want the sink's error from Err", err, m.Err())
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var col collector
+	m = meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema, Workers: 2}, &col)
+	if err := m.Run(ctx, &source{pkts: pkts, link: packet.LinkEthernet}, "test"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if len(col.recs) == 0 || len(col.recs) >= len(pkts) {
+		t.Fatalf("%d records after a cancel at the first batch", len(col.recs))
+	}
+	for _, r := range col.recs {
+		if r.End != flow.EndShutdown {
+			t.Fatalf("end reason %v, want shutdown", r.End)
+		}
 	}
 }

@@ -94,7 +94,7 @@ func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// One meter per socket of the fanout group, sharing the context
 	// features and the outputs.
 	r.cfg.Shared = meter.NewShared(r.cfg.Context)
-	r.cfg.Pipeline = false // live meters write from their own goroutines
+	r.cfg.Workers = 0 // live: one meter per capture socket (below), not the offline shards
 	// The progress line and the metrics show the sums over the workers.
 	progress := r.cfg.Progress
 	r.cfg.Progress = nil
