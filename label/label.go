@@ -50,18 +50,23 @@ type Rules struct {
 	cache map[string][]*rule
 }
 
-// Load reads a rule file.
-func Load(path string) (*Rules, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+// Load reads one or more rule files; their rules apply in the order given
+// (the first rule that matches a flow labels it).
+func Load(paths ...string) (*Rules, error) {
+	all := &Rules{cache: map[string][]*rule{}}
+	for _, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		r, err := Parse(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		all.rules = append(all.rules, r.rules...)
 	}
-	defer f.Close()
-	r, err := Parse(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return r, nil
+	return all, nil
 }
 
 // ParseError is a bad line in a rule file.

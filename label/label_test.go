@@ -3,6 +3,8 @@ package label_test
 import (
 	"errors"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +97,30 @@ func TestParseErrors(t *testing.T) {
 		if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), tt.want) {
 			t.Errorf("%q: error %v, want %q…", tt.in, err, tt.want)
 		}
+	}
+}
+
+// Load takes several rule files; their rules apply in order.
+func TestLoadSeveral(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.csv"), filepath.Join(dir, "b.csv")
+	os.WriteFile(a, []byte(datasetRules), 0o644)
+	os.WriteFile(b, []byte("file,label,category,key_ip\nmalicious/iodine.pcap,malicious,tunnel,10.77.0.66\nmalicious/x/flood.pcap,benign,never,\n"), 0o644)
+	rs, err := label.Load(a, b)
+	if err != nil || rs.Len() != 5 {
+		t.Fatalf("Load = %v, %d rules", err, rs.Len())
+	}
+	r := rec("lab/malicious/iodine.pcap", "10.77.0.66:1", "10.77.0.53:53", 17)
+	rs.Label(r)
+	if r.Label != "malicious" || r.Category != "tunnel" {
+		t.Errorf("second file's rule: %q/%q", r.Label, r.Category)
+	}
+	r = rec("malicious/x/flood.pcap", "1.2.3.4:1", "5.6.7.8:80", 6)
+	rs.Label(r)
+	if r.Category != "dos: flood" {
+		t.Errorf("the first file's rule should win, got %q", r.Category)
+	}
+	if _, err := label.Load(a, filepath.Join(dir, "missing.csv")); err == nil || !strings.Contains(err.Error(), "missing.csv") {
+		t.Errorf("missing file: %v", err)
 	}
 }

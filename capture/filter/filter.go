@@ -9,12 +9,15 @@
 // a test compares both on many frames.
 //
 // `vlan` is compiled for Linux packet sockets, where the kernel has moved
-// the 802.1Q tag out of the frame into the packet's metadata before any
-// filter runs: it tests the tag through the kernel's ancillary loads (as
-// libpcap does on a live Linux socket), and the offsets of the primitives
-// after it do not shift. It is tested against a real kernel (the live
-// capture test), since the BPF VM used for the libpcap comparison has no
-// ancillary data.
+// the outer 802.1Q/802.1ad tag out of the frame into the packet's metadata
+// before any filter runs: the first `vlan` tests that tag through the
+// kernel's ancillary loads (as libpcap does on a live Linux socket), and
+// the offsets after it do not shift. A second `vlan` (QinQ) tests the tag
+// that is still in the frame (TPID 0x8100, 0x88a8 or 0x9100) and moves the
+// offsets of everything after it by 4 bytes, as libpcap's do. Both are
+// tested against the kernel (the live capture test sends tagged frames
+// through a veth pair), since the BPF VM used for the libpcap comparison has
+// no ancillary data.
 package filter
 
 import (

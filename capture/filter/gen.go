@@ -27,6 +27,8 @@ type gen struct {
 	labels int
 	at     map[int]int // label → instruction index
 	pend   []int
+	vlans  int    // vlan primitives generated so far
+	shift  uint32 // bytes of in-band VLAN tags before the network header
 }
 
 func (g *gen) newLabel() int { g.labels++; return g.labels }
@@ -64,7 +66,14 @@ const (
 	skfAdVLANTagPresent = 48         // SKF_AD_VLAN_TAG_PRESENT
 )
 
-func (g *gen) load(op uint16, k uint32) { g.emit(ins{raw: bpf.RawInstruction{Op: op, K: k}}) }
+// load emits a load; packet offsets move past the in-band VLAN tags that
+// the vlan primitives generated before it test for.
+func (g *gen) load(op uint16, k uint32) {
+	if k < skfAdOff {
+		k += g.shift
+	}
+	g.emit(ins{raw: bpf.RawInstruction{Op: op, K: k}})
+}
 
 func (g *gen) jump(op uint16, k uint32, t, f int) {
 	g.emit(ins{raw: bpf.RawInstruction{Op: op, K: k}, jt: t, jf: f, cond: true})
@@ -118,6 +127,12 @@ func (g *gen) prim(p *prim, t, f int) {
 	case "tcp", "udp":
 		g.transport(uint32(p.proto0()), t, f)
 	case "vlan":
+		g.vlans++
+		if g.vlans > 1 {
+			g.vlanInBand(p, t, f)
+			return
+		}
+		// The outer tag: the kernel has moved it to the packet's metadata.
 		// Linux ancillary data: SKF_AD_VLAN_TAG_PRESENT, SKF_AD_VLAN_TAG.
 		if p.lo == 0xffff {
 			g.test(opLdW, skfAdOff+skfAdVLANTagPresent, 1, t, f)
@@ -310,4 +325,28 @@ func (g *gen) assemble() ([]bpf.RawInstruction, error) {
 		out[i].Jt, out[i].Jf = uint8(jt), uint8(jf)
 	}
 	return out, nil
+}
+
+// vlanInBand tests for a tag still in the frame (the inner tag of QinQ: the
+// kernel moves only the outer one out), TPID 0x8100, 0x88a8 or 0x9100 as
+// libpcap, and its VLAN ID; everything generated after it looks 4 bytes
+// further on.
+func (g *gen) vlanInBand(p *prim, t, f int) {
+	yes := t
+	if p.lo != 0xffff {
+		yes = g.newLabel()
+	}
+	l1, l2 := g.newLabel(), g.newLabel()
+	g.test(opLdH, 12, 0x8100, yes, l1)
+	g.place(l1)
+	g.jump(opJeq, 0x88a8, yes, l2)
+	g.place(l2)
+	g.jump(opJeq, 0x9100, yes, f)
+	if p.lo != 0xffff {
+		g.place(yes)
+		g.load(opLdH, 14)
+		g.emit(ins{raw: bpf.RawInstruction{Op: opAnd, K: 0x0fff}})
+		g.jump(opJeq, uint32(p.lo), t, f)
+	}
+	g.shift += 4
 }

@@ -34,6 +34,7 @@ type Source struct {
 	tp    *afpacket.TPacket
 	iface string
 	n     int
+	buf   []byte // a frame with its VLAN tag put back
 }
 
 // Open starts capturing on iface with a full snap length (64 KiB frames in a
@@ -118,8 +119,20 @@ func (s *Source) ReadPacket() ([]byte, capture.Info, error) {
 		return nil, capture.Info{}, fmt.Errorf("%s: %w", s.iface, err)
 	}
 	s.n++
-	return data, capture.Info{Time: ci.Timestamp.UnixNano(), CapLen: ci.CaptureLength, WireLen: max(ci.Length, ci.CaptureLength),
-		Link: 1, Number: s.n}, nil
+	info := capture.Info{Time: ci.Timestamp.UnixNano(), CapLen: ci.CaptureLength, WireLen: max(ci.Length, ci.CaptureLength),
+		Link: 1, Number: s.n}
+	// The kernel took the outer 802.1Q tag out of the frame into the
+	// packet's metadata; put it back (TPID 0x8100, VLAN ID; the priority
+	// bits are not kept), so the frame is the one on the wire.
+	for _, a := range ci.AncillaryData {
+		if v, ok := a.(afpacket.AncillaryVLAN); ok && len(data) >= 12 {
+			s.buf = append(append(append(s.buf[:0], data[:12]...), 0x81, 0x00, byte(v.VLAN>>8), byte(v.VLAN)), data[12:]...)
+			data = s.buf
+			info.CapLen += 4
+			info.WireLen += 4
+		}
+	}
+	return data, info, nil
 }
 
 // Stats are the kernel's counters for the ring.

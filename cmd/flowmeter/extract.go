@@ -58,7 +58,7 @@ func (f *meterFlags) register(fs *flag.FlagSet) {
 	}
 	fs.DurationVar(&f.ctxWin, "ctx-window", time.Duration(feature.DefaultContext.Window), "context features: window before each flow's start")
 	fs.IntVar(&f.ctxFlows, "ctx-flows", feature.DefaultContext.Flows, "context features: most recent flows kept per host and per service")
-	fs.StringVar(&f.labels, "labels", "", "label flows with the rules in this CSV `FILE` (docs/labels.md); adds label and category columns")
+	fs.StringVar(&f.labels, "labels", "", "label flows with the rules in these CSV `FILES` (comma-separated, first match wins; docs/labels.md); adds label and category columns")
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (host:port; a bare :port binds 127.0.0.1); off by default")
 	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "parallel workers: offline, 2 or more shard flows over that many flow tables by a symmetric hash of the flow key (output identical to 1); live, capture sockets in a PACKET_FANOUT group")
 	fs.BoolVar(&f.quiet, "q", false, "no summary on stderr")
@@ -198,7 +198,7 @@ func (f *meterFlags) prepare(fs *flag.FlagSet, stderr io.Writer) (*meterRun, err
 	r := &meterRun{paths: paths, skipped: skipped, schema: schema,
 		cfg: meter.Config{Flow: fc, Context: cc, Schema: schema, Progress: pw, Workers: f.workers}}
 	if f.labels != "" {
-		if r.rules, err = label.Load(f.labels); err != nil {
+		if r.rules, err = label.Load(strings.Split(f.labels, ",")...); err != nil {
 			return nil, err
 		}
 		r.cfg.Decorate = r.rules.Label
