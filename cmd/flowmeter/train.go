@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -114,6 +115,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&cfg.LogReg.L2, "l2", cfg.LogReg.L2, "logreg: L2 penalty")
 	site := fs.Bool("site-features", false, "also use "+strings.Join(train.SiteFeatures, ", ")+" (they identify the capture site)")
 	exclude := fs.String("exclude", "", "comma-separated features to leave out of the model inputs (globs: *_per_s, early_*)")
+	trainOnlyPaths := fs.String("train-only", "", "comma-separated `PATHS`: captures at or under them are always in the training folds and never scored in cross-validation (does adding them help on the others?)")
 	compare := fs.Bool("compare", false, "cross-validate gbdt, logreg and seed on the same folds and print a table")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: flowmeter train -o MODEL [flags] LABELLED.csv... | --labels RULES CAPTURES...\n\nflags:\n")
@@ -132,6 +134,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *site {
 		cfg.Exclude = nil
 	}
+	trainOnly := trainOnlyFunc(*trainOnlyPaths)
 	if *exclude != "" {
 		cfg.Exclude = append(append([]string{}, cfg.Exclude...), strings.Split(*exclude, ",")...)
 	}
@@ -144,22 +147,23 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "training data: %d flows (%d benign, %d malicious) from %d groups (%s), at most %d per group\n",
 		d.Len(), benign, mal, countGroups(d), f.group, f.cap)
 	if *compare {
-		if err := compareApproaches(d, cfg, f.group, stdout); err != nil {
+		if err := compareApproaches(d, cfg, f.group, trainOnly, stdout); err != nil {
 			return err
 		}
 	}
 	var metrics *model.Metrics
 	threshold := 0.5
 	if cfg.Folds > 1 {
-		fold := train.GroupFolds(d, cfg.Folds, cfg.Seed)
+		fold := train.GroupFolds(d, cfg.Folds, cfg.Seed, trainOnly)
 		oof, err := train.CrossValidate(d, cfg, fold)
 		if err != nil {
 			return err
 		}
-		threshold = model.ThresholdAtFPR(oof, d.Y, cfg.TargetFPR)
-		mm := model.Evaluate(oof, d.Y, d.Cat, threshold)
+		scores, y, cat := heldOut(d, fold, oof)
+		threshold = model.ThresholdAtFPR(scores, y, cfg.TargetFPR)
+		mm := model.Evaluate(scores, y, cat, threshold)
 		metrics = &mm
-		fmt.Fprintf(stdout, "\n%d-fold cross-validation grouped by %s (out-of-fold scores), %s:\n", cfg.Folds, f.group, cfg.Approach)
+		fmt.Fprintf(stdout, "\n%d-fold cross-validation grouped by %s (out-of-fold scores of %d flows), %s:\n", cfg.Folds, f.group, len(y), cfg.Approach)
 		mm.Write(stdout)
 	}
 	m, importance, err := train.Fit(d, cfg)
@@ -183,6 +187,36 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "\nwrote %s: %s, %d inputs, threshold %.6g\n", *out, m.Algorithm, len(m.Inputs), m.Threshold)
 	return nil
+}
+
+// trainOnlyFunc reports the groups (captures or directories) at or under
+// one of the comma-separated paths; nil when there are none.
+func trainOnlyFunc(paths string) func(string) bool {
+	if paths == "" {
+		return nil
+	}
+	var ps []string
+	for _, p := range strings.Split(paths, ",") {
+		ps = append(ps, filepath.Clean(p))
+	}
+	return func(g string) bool {
+		g = filepath.Clean(g)
+		for _, p := range ps {
+			if g == p || strings.HasPrefix(g, p+string(filepath.Separator)) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// heldOut returns the out-of-fold scores, truths and categories of the
+// flows some fold held out (not those of train-only groups).
+func heldOut(d *train.Dataset, fold map[string]int, oof []float64) (scores []float64, y []bool, cat []string) {
+	for _, i := range train.HeldOut(d, fold) {
+		scores, y, cat = append(scores, oof[i]), append(y, d.Y[i]), append(cat, d.Cat[i])
+	}
+	return
 }
 
 func countGroups(d *train.Dataset) int {
@@ -235,12 +269,12 @@ func topImportance(names []string, imp []float64, n int) map[string]float64 {
 }
 
 // compareApproaches cross-validates every approach on the same folds.
-func compareApproaches(d *train.Dataset, cfg train.Config, group string, w io.Writer) error {
+func compareApproaches(d *train.Dataset, cfg train.Config, group string, trainOnly func(string) bool, w io.Writer) error {
 	folds := cfg.Folds
 	if folds < 2 {
 		folds = 5
 	}
-	fold := train.GroupFolds(d, folds, cfg.Seed)
+	fold := train.GroupFolds(d, folds, cfg.Seed, trainOnly)
 	fmt.Fprintf(w, "\n%d-fold cross-validation grouped by %s, same folds for every approach; threshold chosen out of fold at %.1f %% FPR\n\n", folds, group, 100*cfg.TargetFPR)
 	fmt.Fprintf(w, "| approach | inputs | precision | recall | F1 | FPR | ROC AUC | PR AUC | recall at 1 %% FPR |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, a := range []string{train.ApproachSeed, train.ApproachLogReg, train.ApproachGBDT, train.ApproachBlend} {
@@ -250,8 +284,9 @@ func compareApproaches(d *train.Dataset, cfg train.Config, group string, w io.Wr
 		if err != nil {
 			return err
 		}
-		t := model.ThresholdAtFPR(oof, d.Y, cfg.TargetFPR)
-		m := model.Evaluate(oof, d.Y, nil, t)
+		scores, y, _ := heldOut(d, fold, oof)
+		t := model.ThresholdAtFPR(scores, y, cfg.TargetFPR)
+		m := model.Evaluate(scores, y, nil, t)
 		fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.3f | %.4f | %.3f | %.3f | %.3f |\n", a, len(train.Inputs(d.Schema, a, c.Exclude)),
 			m.Precision, m.Recall, m.F1, m.FPR, m.ROCAUC, m.PRAUC, m.RecallAt1FPR)
 	}

@@ -156,14 +156,21 @@ func groupsOf(d *Dataset) (names []string, mal map[string]bool) {
 
 // GroupFolds assigns each group (capture) to one of k folds: malicious and
 // benign captures are shuffled with the seed and dealt in turn, so that
-// every fold has both. No capture is ever split between folds.
-func GroupFolds(d *Dataset, k int, seed uint64) map[string]int {
+// every fold has both. No capture is ever split between folds. Groups for
+// which trainOnly (when not nil) is true get fold -1: they are in every
+// fold's training data and never held out, and the other groups get the
+// folds they would get without them.
+func GroupFolds(d *Dataset, k int, seed uint64, trainOnly func(group string) bool) map[string]int {
 	names, mal := groupsOf(d)
 	rng := rand.New(rand.NewPCG(seed, 0xF01D))
 	fold := map[string]int{}
 	for _, want := range []bool{true, false} {
 		var gs []string
 		for _, g := range names {
+			if trainOnly != nil && trainOnly(g) {
+				fold[g] = -1
+				continue
+			}
 			if mal[g] == want {
 				gs = append(gs, g)
 			}
@@ -174,6 +181,17 @@ func GroupFolds(d *Dataset, k int, seed uint64) map[string]int {
 		}
 	}
 	return fold
+}
+
+// HeldOut returns the rows of d that some fold holds out (fold ≥ 0).
+func HeldOut(d *Dataset, fold map[string]int) []int {
+	var rows []int
+	for i, g := range d.Group {
+		if fold[g] >= 0 {
+			rows = append(rows, i)
+		}
+	}
+	return rows
 }
 
 // splitRows returns the rows of d whose group is (in) or is not (out) in fold f.
@@ -276,7 +294,7 @@ func abs(x float64) float64 {
 // trees with the lowest validation loss.
 func bestRounds(d *Dataset, inputs []string, cfg Config) int {
 	k := max(2, int(1/cfg.ValidFrac+0.5))
-	fold := GroupFolds(d, k, cfg.Seed+17)
+	fold := GroupFolds(d, k, cfg.Seed+17, nil)
 	valid, trainRows := splitRows(d, fold, 0)
 	tr, va := d.Subset(trainRows), d.Subset(valid)
 	if b, m := tr.Counts(); b == 0 || m == 0 {
@@ -289,7 +307,8 @@ func bestRounds(d *Dataset, inputs []string, cfg Config) int {
 	return len(ens.Trees)
 }
 
-// CrossValidate returns out-of-fold scores for every flow of d: each fold's
+// CrossValidate returns out-of-fold scores for every flow of d (0 for the
+// flows of train-only groups, fold -1, which no fold holds out): each fold's
 // captures are scored by a model trained on the other folds' captures.
 func CrossValidate(d *Dataset, cfg Config, fold map[string]int) ([]float64, error) {
 	scores := make([]float64, d.Len())

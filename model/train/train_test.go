@@ -62,9 +62,49 @@ func TestBuilder(t *testing.T) {
 	}
 }
 
+// Train-only captures get fold -1 (always trained on, never scored), and
+// the other captures keep the folds they get without them.
+func TestGroupFoldsTrainOnly(t *testing.T) {
+	d := fixture()
+	extra := func(g string) bool { return g == "cap8.pcap" || g == "cap9.pcap" }
+	with := train.GroupFolds(d, 3, 7, extra)
+	if with["cap8.pcap"] != -1 || with["cap9.pcap"] != -1 {
+		t.Fatalf("train-only captures in folds %d, %d", with["cap8.pcap"], with["cap9.pcap"])
+	}
+	base := train.GroupFolds(d.Subset(rowsNotIn(d, extra)), 3, 7, nil)
+	for g, f := range base {
+		if with[g] != f {
+			t.Errorf("%s: fold %d with train-only captures, %d without", g, with[g], f)
+		}
+	}
+	held := train.HeldOut(d, with)
+	if len(held) != 8*40 {
+		t.Errorf("%d rows held out, want %d", len(held), 8*40)
+	}
+	oof, err := train.CrossValidate(d, train.Config{Approach: train.ApproachLogReg, LogReg: train.DefaultLogReg, Folds: 3}, with)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range held {
+		if oof[i] == 0 {
+			t.Fatalf("held-out row %d not scored", i)
+		}
+	}
+}
+
+func rowsNotIn(d *train.Dataset, skip func(string) bool) []int {
+	var rows []int
+	for i, g := range d.Group {
+		if !skip(g) {
+			rows = append(rows, i)
+		}
+	}
+	return rows
+}
+
 func TestGroupFoldsNeverSplitACapture(t *testing.T) {
 	d := fixture()
-	fold := train.GroupFolds(d, 3, 7)
+	fold := train.GroupFolds(d, 3, 7, nil)
 	seen := map[int]int{}
 	for g, f := range fold {
 		if f < 0 || f >= 3 {
@@ -182,7 +222,7 @@ func TestCrossValidate(t *testing.T) {
 	cfg := train.DefaultConfig
 	cfg.Folds = 5
 	cfg.GBDT.Rounds = 30
-	oof, err := train.CrossValidate(d, cfg, train.GroupFolds(d, 5, 1))
+	oof, err := train.CrossValidate(d, cfg, train.GroupFolds(d, 5, 1, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
