@@ -77,8 +77,19 @@ done
 [ -z "$missing" ] || { echo "lab: missing tools:$missing (install them with the apt-get line in docs/lab.md)" >&2; exit 1; }
 export PATH=$PATH:/usr/sbin:/sbin
 
-RANDOM=$SEED
-rnd() { echo $(($1 + RANDOM % ($2 - $1 + 1))); } # rnd LO HI: uniform integer
+# The run's random choices come from the seed: a 64-bit LCG whose state
+# lives in a file, since most calls are in $(...) subshells (where bash
+# reseeds $RANDOM and nothing they change reaches the caller). Each
+# scenario restarts it from the seed and its name.
+rng_seed() { echo "$1" >"$WORK/rng"; }
+rnd() { # rnd LO HI: the next number of the sequence, uniform in LO..HI
+	local x
+	x=$(<"$WORK/rng")
+	x=$(((x * 6364136223846793005 + 1442695040888963407) & 0x7fffffffffffffff))
+	echo "$x" >"$WORK/rng"
+	echo $(($1 + (x >> 31) % ($2 - $1 + 1)))
+}
+pick() { shift "$(rnd 0 $(($# - 1)))"; echo "$1"; } # pick A B C: one of them
 # scale N: N in a full run, about a fifth (at least 1) with --short
 scale() { if [ "$SHORT" = 1 ]; then echo $(((${1} + 4) / 5)); else echo "$1"; fi; }
 LIMIT=$([ "$SHORT" = 1 ] && echo 10 || echo 40) # seconds at most per scenario
@@ -91,6 +102,7 @@ P=fml$$
 SW=$P-sw
 declare -A IP=([srv]=10.77.0.10 [cli1]=10.77.0.21 [cli2]=10.77.0.22 [cli3]=10.77.0.23 [atk]=10.77.0.66 [c2]=10.77.0.53)
 WORK=$(mktemp -d /tmp/flowmeter-lab.XXXXXX)
+rng_seed "$SEED"
 CAP_PID=
 
 on() { local h=$1; shift; ip netns exec "$P-$h" "$@"; }
@@ -230,17 +242,18 @@ scn_web() {
 	local n i p
 	n=$(scale $(rnd 40 80))
 	for i in $(seq "$n"); do
-		p=$(echo index about news contact | tr ' ' '\n' | sed -n "$(rnd 1 4)p")
-		on "$(client)" curl -s -o /dev/null -o /dev/null "$S/$p.html" "$S/files/f$(echo 1 4 16 | cut -d' ' -f"$(rnd 1 3)").bin"
-		on "$(client)" curl -s -o /dev/null -o /dev/null "$S:8080/" "$S:8080/search?q=$(echo apple cherry pear | cut -d' ' -f"$(rnd 1 3)")"
+		p=$(pick index about news contact)
+		on "$(client)" curl -s -o /dev/null -o /dev/null "$S/$p.html" "$S/files/f$(pick 1 4 16).bin"
+		on "$(client)" curl -s -o /dev/null -o /dev/null "$S:8080/" "$S:8080/search?q=$(pick apple cherry pear)"
 		sleep "0.$(rnd 0 5)"
 	done
 }
 scn_download() {
-	local n i
+	local n i c rate f
 	n=$(scale $(rnd 8 16))
 	for i in $(seq "$n"); do
-		on "$(client)" wget -q -O /dev/null --limit-rate=$(rnd 2 40)m "$S/files/f$(echo 64 256 1024 4096 | cut -d' ' -f"$(rnd 1 4)").bin" &
+		c=$(client) rate=$(rnd 2 40) f=$(pick 64 256 1024 4096) # chosen here: the job runs beside the loop
+		on "$c" wget -q -O /dev/null --limit-rate="${rate}m" "$S/files/f$f.bin" &
 		sleep "0.$(rnd 1 9)"
 	done
 	wait
@@ -249,9 +262,9 @@ scn_dns() {
 	local n i name
 	n=$(scale $(rnd 60 120))
 	for i in $(seq "$n"); do
-		name=$(echo www mail api cdn db intranet | cut -d' ' -f"$(rnd 1 6)").lab.example
-		[ $((RANDOM % 6)) = 0 ] && name=nx$RANDOM.example.org # answered NXDOMAIN-like (no upstream)
-		on "$(client)" dig +time=1 +tries=1 +short "@${IP[srv]}" "$name" "$(echo A A A AAAA MX TXT | cut -d' ' -f"$(rnd 1 6)")" >/dev/null || true
+		name=$(pick www mail api cdn db intranet).lab.example
+		[ "$(rnd 0 5)" = 0 ] && name=nx$(rnd 1 99999).example.org # answered NXDOMAIN-like (no upstream)
+		on "$(client)" dig +time=1 +tries=1 +short "@${IP[srv]}" "$name" "$(pick A A A AAAA MX TXT)" >/dev/null || true
 		sleep "0.0$(rnd 1 9)"
 	done
 }
@@ -261,15 +274,15 @@ scn_ssh() {
 	for i in $(seq "$n"); do
 		c=$(client)
 		on "$c" ssh $SSH_OPTS root@"${IP[srv]}" "uname -a; ls /; sleep 0.$(rnd 1 9); head -c $(rnd 1000 200000) /dev/zero | wc -c" >/dev/null
-		on "$c" scp -q $SSH_OPTS root@"${IP[srv]}:$WORK/www/files/f$(echo 16 64 256 | cut -d' ' -f"$(rnd 1 3)").bin" "$WORK/scp.$i" && rm -f "$WORK/scp.$i"
+		on "$c" scp -q $SSH_OPTS root@"${IP[srv]}:$WORK/www/files/f$(pick 16 64 256).bin" "$WORK/scp.$i" && rm -f "$WORK/scp.$i"
 	done
 }
 scn_ftp() {
 	local n i
 	n=$(scale $(rnd 8 16))
 	for i in $(seq "$n"); do
-		on "$(client)" curl -s -o /dev/null "ftp://${IP[srv]}/pub/f$(echo 4 16 64 256 1024 | cut -d' ' -f"$(rnd 1 5)").bin"
-		[ $((RANDOM % 3)) = 0 ] && on "$(client)" curl -s -o /dev/null "ftp://${IP[srv]}/pub/"
+		on "$(client)" curl -s -o /dev/null "ftp://${IP[srv]}/pub/f$(pick 4 16 64 256 1024).bin"
+		[ "$(rnd 0 2)" = 0 ] && on "$(client)" curl -s -o /dev/null "ftp://${IP[srv]}/pub/"
 		sleep "0.$(rnd 1 5)"
 	done
 }
@@ -285,10 +298,11 @@ scn_polling() {
 	done
 }
 scn_keepalive() {
-	local n i
+	local n i c every secs
 	n=$(scale $(rnd 3 6))
 	for i in $(seq "$n"); do
-		on "$(client)" ssh $SSH_OPTS -o ServerAliveInterval=$(rnd 2 5) root@"${IP[srv]}" "sleep $(scale $(rnd 15 30))" &
+		c=$(client) every=$(rnd 2 5) secs=$(scale $(rnd 15 30))
+		on "$c" ssh $SSH_OPTS -o ServerAliveInterval="$every" root@"${IP[srv]}" "sleep $secs" &
 	done
 	wait
 }
@@ -296,7 +310,7 @@ scn_iperf() {
 	local n i
 	n=$(scale $(rnd 3 5))
 	for i in $(seq "$n"); do
-		on "$(client)" iperf3 -c "${IP[srv]}" -t 1 -b "$(rnd 20 200)M" $([ $((RANDOM % 2)) = 0 ] && echo -R) >/dev/null || true
+		on "$(client)" iperf3 -c "${IP[srv]}" -t 1 -b "$(rnd 20 200)M" $([ "$(rnd 0 1)" = 0 ] && echo -R) >/dev/null || true
 		sleep "$(rnd 1 2)"
 	done
 }
@@ -314,12 +328,12 @@ scn_masscan() {
 	mac=$(on srv cat /sys/class/net/eth0/address)
 	A masscan "$T" -p1-$(scale 5000) --rate "$(rnd 500 2000)" -e eth0 --adapter-ip "${IP[atk]}" --router-mac "$mac" --wait 1
 }
-scn_hping_syn() { A hping3 -q -S -p "$(echo 80 22 8080 | cut -d' ' -f"$(rnd 1 3)")" -c "$(scale $(rnd 3000 8000))" -i u"$(rnd 100 400)" "$T" || true; }
+scn_hping_syn() { A hping3 -q -S -p "$(pick 80 22 8080)" -c "$(scale $(rnd 3000 8000))" -i u"$(rnd 100 400)" "$T" || true; }
 scn_hping_udp() { A hping3 -q --udp -p 53 -d "$(rnd 20 512)" -c "$(scale $(rnd 3000 8000))" -i u"$(rnd 100 400)" "$T" || true; }
 scn_hping_icmp() { A hping3 -q --icmp -d "$(rnd 56 1400)" -c "$(scale $(rnd 3000 8000))" -i u"$(rnd 100 400)" "$T" || true; }
 scn_slowloris() { A slowhttptest -H -c "$(scale $(rnd 100 300))" -r "$(rnd 30 100)" -i "$(rnd 5 10)" -l "$((LIMIT - 5))" -u "$S/" -p 3 || true; }
 scn_slowpost() { A slowhttptest -B -c "$(scale $(rnd 100 300))" -r "$(rnd 30 100)" -i "$(rnd 5 10)" -s 8192 -l "$((LIMIT - 5))" -u "$S:8080/login" -p 3 || true; }
-scn_http_flood() { A ab -q -n "$(scale $(rnd 3000 8000))" -c "$(rnd 10 60)" "$S/$(echo index.html status files/f1.bin | cut -d' ' -f"$(rnd 1 3)")" || true; }
+scn_http_flood() { A ab -q -n "$(scale $(rnd 3000 8000))" -c "$(rnd 10 60)" "$S/$(pick index.html status files/f1.bin)" || true; }
 wordlists() {
 	printf '%s\n' root admin user test guest oracle ftp alice bob >"$WORK/users.txt"
 	{ printf '%s\n' 123456 password admin letmein qwerty hunter2 dragon monkey; seq -f 'pass%03g' 1 "$(scale 60)"; } >"$WORK/pass.txt"
@@ -363,9 +377,9 @@ run_one() { # name class category
 	fn=scn_${name//-/_}
 	# Each scenario is bounded by its own counts, and in time by LIMIT: its
 	# process group (the scenario and every tool it started) is then ended.
-	local seed=$((SEED * 1000 + ${#name} * 31 + $(printf '%d' "'$name")))
+	rng_seed "$((SEED * 1000003 + $(cksum <<<"$name" | cut -d' ' -f1)))"
 	set -m
-	(set +e; RANDOM=$seed; "$fn") >"$OUT/logs/$name.log" 2>&1 &
+	(set +e; "$fn") >"$OUT/logs/$name.log" 2>&1 &
 	local spid=$! ticks=0
 	set +m
 	while kill -0 "$spid" 2>/dev/null && [ "$ticks" -lt $((LIMIT * 10)) ]; do sleep 0.1; ticks=$((ticks + 1)); done

@@ -252,24 +252,11 @@ func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error 
 // Packet meters one frame. meta is scratch space owned by the caller, with
 // Time set to the frame's timestamp.
 func (m *Meter) Packet(meta *packet.Meta, data []byte, info capture.Info) {
-	m.stats.Packets++
-	m.stats.Bytes += int64(info.WireLen)
-	if r := meta.Decode(data, packet.Link(info.Link), info.WireLen); r != packet.OK {
-		m.stats.Skipped[r]++
+	if !m.decode(meta, data, info) {
 		if m.cfg.OnPacket != nil {
 			m.cfg.OnPacket(info.Number, 0)
 		}
 		return
-	}
-	m.stats.Decoded++
-	if meta.Frag {
-		if meta.FragFirst {
-			m.frags.Note(meta)
-		} else if m.frags.Attribute(meta) {
-			m.stats.FragAttributed++
-		} else {
-			m.stats.FragUnattributed++
-		}
 	}
 	m.table.Expire(meta.Time, m.emitFn)
 	e, dir := m.table.Lookup(meta, m.emitFn)
@@ -289,6 +276,28 @@ func (m *Meter) Packet(meta *packet.Meta, data []byte, info capture.Info) {
 	if n := m.table.Len(); n > m.stats.MaxActive {
 		m.stats.MaxActive = n
 	}
+}
+
+// decode decodes one frame into meta, counts it, and attributes a later
+// IP fragment to its flow; it reports whether the frame joins a flow.
+func (m *Meter) decode(meta *packet.Meta, data []byte, info capture.Info) bool {
+	m.stats.Packets++
+	m.stats.Bytes += int64(info.WireLen)
+	if r := meta.Decode(data, packet.Link(info.Link), info.WireLen); r != packet.OK {
+		m.stats.Skipped[r]++
+		return false
+	}
+	m.stats.Decoded++
+	if meta.Frag {
+		if meta.FragFirst {
+			m.frags.Note(meta)
+		} else if m.frags.Attribute(meta) {
+			m.stats.FragAttributed++
+		} else {
+			m.stats.FragUnattributed++
+		}
+	}
+	return true
 }
 
 // RunLive meters a live source until ctx is done, then ends every open flow

@@ -211,27 +211,13 @@ func (s *sharded) send(b *shardBatch) {
 
 // frame decodes one frame and deals it to its flow's worker.
 func (s *sharded) frame(b *shardBatch, meta *packet.Meta, data []byte, info capture.Info) {
-	m := s.m
 	g := int32(b.n)
 	b.n++
 	b.nums[g] = info.Number
 	b.ids[g] = 0
 	b.times[g] = noTime
-	m.stats.Packets++
-	m.stats.Bytes += int64(info.WireLen)
-	if r := meta.Decode(data, packet.Link(info.Link), info.WireLen); r != packet.OK {
-		m.stats.Skipped[r]++
+	if !s.m.decode(meta, data, info) {
 		return
-	}
-	m.stats.Decoded++
-	if meta.Frag {
-		if meta.FragFirst {
-			m.frags.Note(meta)
-		} else if m.frags.Attribute(meta) {
-			m.stats.FragAttributed++
-		} else {
-			m.stats.FragUnattributed++
-		}
 	}
 	b.times[g] = meta.Time
 	k, _ := flow.KeyOf(meta)
