@@ -30,9 +30,10 @@ import (
 // latest frame), and the writer merges the workers' outputs by that tag. The
 // context features, which depend on every flow before, are computed by the
 // writer in that order, so the records are the same, in the same order, as
-// with one worker. (One case can differ: a capture whose timestamps go
-// backwards across flows, since one table's idle expiry stops at the first
-// flow that is not idle yet, in the order flows were last seen.)
+// with one worker, also when a capture's time goes backwards (a flow's idle
+// time counts from the table clock, which every worker keeps alike: see
+// flow.Table.Expire). At the end of the input the writer flushes the
+// workers' tables as one (flushAll).
 
 const (
 	shardBatchFrames = 4096
