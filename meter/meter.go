@@ -241,12 +241,18 @@ func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error 
 			m.progress()
 		}
 	}
-	if errors.Is(rerr, context.Canceled) {
-		m.Flush(flow.EndShutdown) // interrupted: the input did not end
-	} else {
-		m.Flush(flow.EndEOF)
-	}
+	m.Flush(endOfInput(rerr))
 	return rerr
+}
+
+// endOfInput is the end reason of the flows still open when reading an
+// input stopped with err: shutdown when it was interrupted (the input did
+// not end), eof otherwise.
+func endOfInput(err error) flow.EndReason {
+	if errors.Is(err, context.Canceled) {
+		return flow.EndShutdown
+	}
+	return flow.EndEOF
 }
 
 // Packet meters one frame. meta is scratch space owned by the caller, with

@@ -2,7 +2,6 @@ package meter
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/netip"
 	"slices"
@@ -171,10 +170,7 @@ func (s *sharded) run(ctx context.Context, src capture.Source) error {
 			b = s.next(index)
 		}
 	}
-	reason := flow.EndEOF
-	if errors.Is(rerr, context.Canceled) {
-		reason = flow.EndShutdown
-	}
+	reason := endOfInput(rerr)
 	for _, w := range s.workers {
 		w.reason = reason
 	}
