@@ -57,15 +57,7 @@ type Entry[S any] struct {
 	next     int32
 	list     uint8
 	State    S
-	// Tag is the caller's own; the table never reads it. The sharded
-	// meter keeps there the input index of the flow's latest packet.
-	Tag int64
 }
-
-// InClosedList reports whether the flow is in the closed list (TCP closed,
-// lingering) rather than the open list. Each list is in the order of the
-// flows' latest packets; Expire walks the open list, then the closed one.
-func (e *Entry[S]) InClosedList() bool { return e.list == listClosed }
 
 // Seen is the table's clock when the flow's latest packet came (the flow's
 // idle time counts from it): Last, unless the capture's time went backwards.
@@ -87,7 +79,10 @@ func (e *Entry[S]) Dst() netip.AddrPort {
 	return e.Key.Lo()
 }
 
-// Closed reports how a TCP flow was closed (EndFIN, EndRST), or Open.
+// Closed reports how a TCP flow was closed (EndFIN, EndRST), or Open. A
+// closed flow waits in the closed list (for trailing packets), an open one
+// in the open list; each list is in the order of the flows' latest packets,
+// and Expire walks the open list, then the closed one.
 func (e *Entry[S]) Closed() EndReason { return e.closed }
 
 // EmitFunc receives an ended flow. The entry and its state are reused after
@@ -276,24 +271,15 @@ func (t *Table[S]) Expire(now int64, emit EmitFunc[S]) {
 	}
 }
 
-// Flush ends every flow, least recently seen first, with reason r (or the
-// TCP close reason of a closed flow), and forgets the clock: the next packet,
-// however old, starts a new timeline (the next input file).
+// Flush ends every flow with reason r (or the TCP close reason of a closed
+// flow), and forgets the clock: the next packet, however old, starts a new
+// timeline (the next input file). Flows end in the order of (Seen, open
+// before closed, order last seen), so several tables can be flushed as one
+// by merging on that.
 func (t *Table[S]) Flush(r EndReason, emit EmitFunc[S]) {
-	for t.FlushOldest(r, emit) {
+	for t.flushOldest(r, emit) {
 	}
 	t.now = 0 // an empty table has no timeline: the next input starts its own
-}
-
-// Oldest returns the flow that FlushOldest would end, or nil when the table
-// is empty: the least recently seen (by Seen) of either list, the open one
-// on a tie. Flush ends flows in the order of (Seen, closed list, order
-// last seen), so several tables can be flushed as one by merging on that.
-func (t *Table[S]) Oldest() *Entry[S] {
-	if h := t.oldest(); h != none {
-		return t.at(h)
-	}
-	return nil
 }
 
 func (t *Table[S]) oldest() int32 {
@@ -309,9 +295,10 @@ func (t *Table[S]) oldest() int32 {
 	return h0
 }
 
-// FlushOldest ends the Oldest flow with reason r (or its TCP close reason)
-// and reports whether there was one.
-func (t *Table[S]) FlushOldest(r EndReason, emit EmitFunc[S]) bool {
+// flushOldest ends the least recently seen (by Seen) flow of either list,
+// the open one on a tie, with reason r (or its TCP close reason), and
+// reports whether there was one.
+func (t *Table[S]) flushOldest(r EndReason, emit EmitFunc[S]) bool {
 	h := t.oldest()
 	if h == none {
 		return false

@@ -58,7 +58,7 @@ func meterDir(t *testing.T, dir string) []flowRow {
 			r.Label, r.Category, r.Values[pk], r.Values[by]})
 		return nil
 	})
-	m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema, Decorate: rules.Label}, sink)
+	m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema, Decorate: []func(*feature.Record){rules.Label}}, sink)
 	if err := m.RunFiles(context.Background(), paths); err != nil {
 		t.Fatal(err)
 	}

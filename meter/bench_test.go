@@ -43,7 +43,8 @@ func benchmarkMeter(b *testing.B, classify bool, cfg meter.Config) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := mdl.Bind(schema); err != nil {
+	cl, _, err := model.NewClassifier(mdl, -1)
+	if err != nil {
 		b.Fatal(err)
 	}
 	var packets int64
@@ -57,10 +58,7 @@ func benchmarkMeter(b *testing.B, classify bool, cfg meter.Config) {
 		w := csv.NewWriter(io.Discard, cols)
 		cfg.Flow, cfg.Schema = flow.DefaultConfig, schema
 		if classify {
-			cfg.Decorate = func(r *feature.Record) {
-				r.Score = mdl.Score(r.Values)
-				r.Verdict = model.Verdict(r.Score, mdl.Threshold)
-			}
+			cfg.Decorate = []func(*feature.Record){cl.Classify}
 		}
 		m := meter.New(cfg, w)
 		if err := m.Run(context.Background(), src, path); err != nil {

@@ -182,7 +182,7 @@ func TestParallelIdentical(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, early := range []int64{0, 3} {
-			base, baseIDs := meterOut(t, paths, meter.Config{EarlyAfter: early})
+			base, baseIDs, baseSt := meterOut(t, paths, meter.Config{EarlyAfter: early})
 			if len(base) < 1000 {
 				t.Fatalf("%s: only %d bytes of output", dir, len(base))
 			}
@@ -194,12 +194,18 @@ func TestParallelIdentical(t *testing.T) {
 				{"workers=3", meter.Config{Workers: 3}},
 			} {
 				c.cfg.EarlyAfter = early
-				got, ids := meterOut(t, paths, c.cfg)
+				got, ids, st := meterOut(t, paths, c.cfg)
 				if !bytes.Equal(got, base) {
 					t.Errorf("%s, early %d: %s output differs (%d vs %d bytes)\n%s", dir, early, c.name, len(got), len(base), firstDiff(got, base))
 				}
 				if !slices.Equal(ids, baseIDs) {
 					t.Errorf("%s, early %d: %s per-packet flow IDs differ", dir, early, c.name)
+				}
+				// "most flows open at once" is the peak over all the
+				// tables, not the sum of each table's peak
+				if st.MaxActive != baseSt.MaxActive || st.Flows != baseSt.Flows {
+					t.Errorf("%s, early %d: %s: %d flows, at most %d open; one worker: %d flows, at most %d open",
+						dir, early, c.name, st.Flows, st.MaxActive, baseSt.Flows, baseSt.MaxActive)
 				}
 			}
 		}
@@ -207,8 +213,8 @@ func TestParallelIdentical(t *testing.T) {
 }
 
 // meterOut meters paths with cfg (schema, flow config and CSV sink added)
-// and returns the CSV and each packet's flow ID.
-func meterOut(t *testing.T, paths []string, cfg meter.Config) ([]byte, []uint64) {
+// and returns the CSV, each packet's flow ID and the counts.
+func meterOut(t *testing.T, paths []string, cfg meter.Config) ([]byte, []uint64, *meter.Stats) {
 	t.Helper()
 	cols, _ := feature.Columns(feature.SetNative, schema, feature.Options{})
 	var b bytes.Buffer
@@ -223,5 +229,5 @@ func meterOut(t *testing.T, paths []string, cfg meter.Config) ([]byte, []uint64)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes(), ids
+	return b.Bytes(), ids, m.Stats()
 }

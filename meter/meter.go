@@ -1,15 +1,18 @@
 // Package meter is the pipeline that turns captures into flow records:
 //
-//	capture.File ──frame──▶ packet.Meta.Decode ──Meta──▶ flow.Table.Lookup ──Entry──▶ feature.Acc.Add
+//	capture.File ──frame──▶ packet.Meta.Decode ──Meta──▶ stage.packet: flow.Table.Lookup ──Entry──▶ feature.Acc.Add
 //	                                                            │ (ended flows, by packet time)
 //	                                                            ▼
-//	                                      feature.Schema.Fill ──Record──▶ Sink.Write (CSV, JSON lines, …)
+//	                              feature.Schema.Fill, Decorate ──Record──▶ Sink.Write (CSV, JSON lines, …)
 //
-// The per-packet path (read, decode, lookup, accumulate) allocates nothing in
-// a steady state. Time is the packets' own: timeouts are checked against the
-// latest packet timestamp, so the same input always gives the same records in
-// the same order. Each input file is metered on its own: its open flows end
-// with end_reason "eof" when the file ends.
+// One per-packet step (stage.packet, step.go) runs every decoded frame on a
+// flow table, in the one-table path (Meter.Packet) and in each worker of
+// the sharded path (shard.go) alike. The per-packet path (read, decode,
+// lookup, accumulate) allocates nothing in a steady state. Time is the
+// packets' own: timeouts are checked against the latest packet timestamp,
+// so the same input always gives the same records in the same order. Each
+// input file is metered on its own: its open flows end with end_reason
+// "eof" when the file ends. docs/architecture.md draws the whole pipeline.
 package meter
 
 import (
@@ -19,6 +22,7 @@ import (
 	"io"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowmeter/flowmeter/capture"
@@ -41,13 +45,17 @@ type Config struct {
 	// Progress, when set, receives a progress line (ending in '\r') about
 	// twice a second of wall time. Leave nil when output is not a terminal.
 	Progress io.Writer
-	// Decorate, when set, is called for every record before it is written
-	// (labelling, scoring). It may set Label, Category, Score, Verdict.
-	Decorate func(r *feature.Record)
+	// Decorate, in order, is called for every record before it is written
+	// (labelling, then scoring). Each may set Label, Category, Score,
+	// Verdict.
+	Decorate []func(r *feature.Record)
 	// OnPacket, when set, is called for every frame read, with its number in
 	// its capture and the ID of the flow record it joined (0: it joined
-	// none). Per-packet verdicts are built from it.
+	// none).
 	OnPacket func(number int, flowID uint64)
+	// Packets, when set, writes each capture's per-packet verdicts and the
+	// packets of its malicious flows once the capture is metered (RunFiles).
+	Packets *PacketOutputs
 	// EarlyAfter, when > 0, writes an extra record (end_reason "early") when
 	// a flow reaches this many packets, so that a verdict comes while the
 	// flow goes on; the flow's final record follows when it ends.
@@ -62,23 +70,34 @@ type Config struct {
 	// same records in the same order as one worker (see shard.go).
 	Workers int
 	// Shared, when set, is the state several meters share when they meter
-	// one traffic in parallel (live capture workers): the context features
-	// and the writing of records (sinks, Decorate), under one lock.
+	// one traffic in parallel (live capture workers, RunLive).
 	Shared *Shared
 }
 
-// Shared is what parallel meters share: the context of all their flows, and
-// a lock around writing records. Records from different meters interleave in
-// no fixed order.
+// Shared is what parallel meters share: the context of all their flows, a
+// lock around writing records, and the count of flows open in all of
+// them. Records from different meters interleave in no fixed order.
 type Shared struct {
-	mu  sync.Mutex
-	ctx *feature.Context
+	mu   sync.Mutex
+	ctx  *feature.Context
+	open atomic.Int64 // flows open in all the meters
+	peak atomic.Int64 // most flows open at once in all the meters
 }
 
 // NewShared returns the shared state for parallel meters.
 func NewShared(cfg feature.ContextConfig) *Shared {
 	return &Shared{ctx: feature.NewContext(cfg)}
 }
+
+// addOpen adds a meter's change in open flows and keeps the peak.
+func (sh *Shared) addOpen(d int64) {
+	n := sh.open.Add(d)
+	for p := sh.peak.Load(); n > p && !sh.peak.CompareAndSwap(p, n); p = sh.peak.Load() {
+	}
+}
+
+// Peak is the most flows open at once in all the meters together.
+func (sh *Shared) Peak() int { return int(sh.peak.Load()) }
 
 // Stats counts what a Meter saw.
 type Stats struct {
@@ -96,7 +115,9 @@ type Stats struct {
 	ReadErrors       []error
 }
 
-// Add adds o's counts to s (for parallel meters).
+// Add adds o's counts to s (for parallel meters). MaxActive is not a sum:
+// it keeps the larger of the two; parallel meters of one traffic take the
+// true peak from Shared.Peak.
 func (s *Stats) Add(o *Stats) {
 	s.Files += o.Files
 	s.Packets += o.Packets
@@ -112,7 +133,7 @@ func (s *Stats) Add(o *Stats) {
 	for i := range s.ByEnd {
 		s.ByEnd[i] += o.ByEnd[i]
 	}
-	s.MaxActive += o.MaxActive
+	s.MaxActive = max(s.MaxActive, o.MaxActive)
 	s.ReadErrors = append(s.ReadErrors, o.ReadErrors...)
 }
 
@@ -125,18 +146,29 @@ func (s *Stats) SkippedTotal() int64 {
 	return n
 }
 
+func (s *Stats) count(reason flow.EndReason) {
+	if reason == flow.Early {
+		s.EarlyRecords++
+	} else {
+		s.Flows++
+		s.ByEnd[reason]++
+	}
+}
+
 // Meter meters packets into flows. Not safe for concurrent use.
 type Meter struct {
-	cfg     Config
-	sinks   []Sink
-	table   *flow.Table[feature.Acc]
-	ctx     *feature.Context
-	frags   flow.Fragments
-	stats   Stats
-	rec     feature.Record
-	capture string
-	err     error // first sink error
-	emitFn  flow.EmitFunc[feature.Acc]
+	cfg      Config
+	sinks    []Sink
+	stage    *stage
+	ctx      *feature.Context
+	frags    flow.Fragments
+	stats    Stats
+	rec      feature.Record
+	capture  string
+	index    int64 // frames read from the current input
+	open     int64 // flows open as last told to Config.Shared
+	trackIDs bool  // someone wants each packet's flow ID
+	err      error // first sink error
 
 	start, lastProgress time.Time
 }
@@ -144,26 +176,24 @@ type Meter struct {
 // New returns a Meter writing to sinks.
 func New(cfg Config, sinks ...Sink) *Meter {
 	m := &Meter{cfg: cfg, sinks: sinks}
-	early := cfg.Schema.EarlyN
-	m.table = flow.NewTable(cfg.Flow, func(a *feature.Acc) {
-		a.Reset()
-		a.EarlyN = early
-	})
+	m.stage = newStage(cfg, m.out)
 	m.rec.Values = make([]float64, cfg.Schema.Len())
 	if cfg.Context.Window == 0 {
-		cfg.Context = feature.DefaultContext
-		m.cfg.Context = cfg.Context
+		m.cfg.Context = feature.DefaultContext
 	}
-	m.ctx = feature.NewContext(cfg.Context)
+	m.ctx = feature.NewContext(m.cfg.Context)
 	if cfg.Shared != nil {
 		m.ctx = cfg.Shared.ctx
 	}
-	m.emitFn = m.emit
+	m.trackIDs = cfg.OnPacket != nil || cfg.Packets != nil
 	return m
 }
 
 // Stats returns the counts so far.
-func (m *Meter) Stats() *Stats { return &m.stats }
+func (m *Meter) Stats() *Stats {
+	m.stats.MaxActive = max(m.stats.MaxActive, m.stage.max)
+	return &m.stats
+}
 
 // ErrUnsupportedLink is returned for a capture whose link type Decode does
 // not know.
@@ -172,7 +202,8 @@ var ErrUnsupportedLink = errors.New("unsupported link type")
 // RunFiles meters each capture in paths, in order. A file that cannot be read
 // to its end is reported (with its name and packet number) in the returned
 // error after the flows it held have been written; the other files are still
-// metered. A sink error stops the run.
+// metered. A sink error stops the run. With Config.Packets, each file's
+// per-packet outputs are written once it is metered.
 func (m *Meter) RunFiles(ctx context.Context, paths []string) error {
 	m.start = time.Now()
 	var errs []error
@@ -180,6 +211,7 @@ func (m *Meter) RunFiles(ctx context.Context, paths []string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		m.cfg.Packets.reset()
 		err := m.runFile(ctx, p)
 		if m.err != nil {
 			return m.err
@@ -187,6 +219,11 @@ func (m *Meter) RunFiles(ctx context.Context, paths []string) error {
 		if err != nil {
 			m.stats.ReadErrors = append(m.stats.ReadErrors, err)
 			errs = append(errs, err)
+		}
+		if !errors.Is(err, context.Canceled) {
+			if perr := m.cfg.Packets.file(p); perr != nil {
+				return errors.Join(append(errs, perr)...)
+			}
 		}
 	}
 	m.clearProgress()
@@ -209,10 +246,11 @@ func (m *Meter) runFile(ctx context.Context, path string) error {
 }
 
 // Run meters every packet of src, then ends the flows still open with
-// end_reason eof (shutdown when ctx was cancelled). name is recorded as each record's capture. The flow table's
-// clock and the context features start afresh for each source.
+// end_reason eof (shutdown when ctx was cancelled). name is recorded as
+// each record's capture. The flow table's clock and the context features
+// start afresh for each source.
 func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error {
-	m.capture = name
+	m.capture, m.index = name, 0
 	m.ctx = feature.NewContext(m.cfg.Context) // each input has its own timeline
 	if m.cfg.Workers > 1 && m.cfg.Shared == nil {
 		return startSharded(m, m.cfg.Workers).run(ctx, src)
@@ -255,33 +293,32 @@ func endOfInput(err error) flow.EndReason {
 	return flow.EndEOF
 }
 
-// Packet meters one frame. meta is scratch space owned by the caller, with
-// Time set to the frame's timestamp.
+// Packet meters one frame: decode, then the per-packet step on the flow
+// table. meta is scratch space owned by the caller, with Time set to the
+// frame's timestamp.
 func (m *Meter) Packet(meta *packet.Meta, data []byte, info capture.Info) {
+	m.index++
 	if !m.decode(meta, data, info) {
-		if m.cfg.OnPacket != nil {
-			m.cfg.OnPacket(info.Number, 0)
+		if m.trackIDs {
+			m.onPacket(info.Number, 0)
 		}
 		return
 	}
-	m.table.Expire(meta.Time, m.emitFn)
-	e, dir := m.table.Lookup(meta, m.emitFn)
-	e.State.Add(meta, dir)
-	if m.cfg.EarlyAfter > 0 && e.State.Packets() == m.cfg.EarlyAfter {
-		m.count(flow.Early)
-		m.write(e.Key, e.Src(), e.Dst(), &e.State, flow.Early, m.capture)
-	}
-	if m.cfg.OnPacket != nil {
-		m.cfg.OnPacket(info.Number, feature.FlowID(e.Key, e.State.First()))
+	e := m.stage.packet(meta, m.index)
+	if m.trackIDs {
+		m.onPacket(info.Number, feature.FlowID(e.Key, e.State.First()))
 	}
 	if meta.ICMPError {
-		if orig := m.table.Find(flow.TupleKey(&meta.Inner)); orig != nil {
-			orig.State.MarkUnreachable()
-		}
+		m.stage.markUnreachable(flow.TupleKey(&meta.Inner))
 	}
-	if n := m.table.Len(); n > m.stats.MaxActive {
-		m.stats.MaxActive = n
+}
+
+// onPacket hands a frame's flow ID to whoever wants it.
+func (m *Meter) onPacket(n int, id uint64) {
+	if m.cfg.OnPacket != nil {
+		m.cfg.OnPacket(n, id)
 	}
+	m.cfg.Packets.packet(n, id)
 }
 
 // decode decodes one frame into meta, counts it, and attributes a later
@@ -306,63 +343,15 @@ func (m *Meter) decode(meta *packet.Meta, data []byte, info capture.Info) bool {
 	return true
 }
 
-// RunLive meters a live source until ctx is done, then ends every open flow
-// with end_reason shutdown. ReadPacket returning an error that matches idle
-// (errors.Is) means no packet came for a while; once a second of wall time,
-// flows are expired against the clock (the later of the clock and the
-// newest packet), so an idle flow ends on time even when no packet comes.
-func (m *Meter) RunLive(ctx context.Context, src capture.Source, name string, idle error) error {
-	m.capture = name
-	m.start = time.Now()
-	var meta packet.Meta
-	last := time.Now()
-	for ctx.Err() == nil {
-		data, info, err := src.ReadPacket()
-		switch {
-		case err == nil:
-			meta.Time = info.Time
-			m.Packet(&meta, data, info)
-		case errors.Is(err, idle):
-		default:
-			m.Flush(flow.EndShutdown)
-			return err
-		}
-		if now := time.Now(); now.Sub(last) >= time.Second {
-			last = now
-			m.table.Expire(now.UnixNano(), m.emitFn)
-			m.progress()
-			if m.err != nil {
-				break
-			}
-		}
-	}
-	m.Flush(flow.EndShutdown)
-	m.clearProgress()
-	return m.err
-}
-
 // Flush ends every open flow with reason r.
 func (m *Meter) Flush(r flow.EndReason) {
-	m.table.Flush(r, m.emitFn)
+	m.stage.flush(r)
 }
 
-func (m *Meter) emit(e *flow.Entry[feature.Acc], reason flow.EndReason) {
-	if e.State.Packets() == 0 {
-		return // an active-timeout continuation that never got a packet
-	}
-	m.count(reason)
-	m.write(e.Key, e.Src(), e.Dst(), &e.State, reason, m.capture)
-}
-
-func (m *Meter) count(reason flow.EndReason) { m.stats.count(reason) }
-
-func (s *Stats) count(reason flow.EndReason) {
-	if reason == flow.Early {
-		s.EarlyRecords++
-	} else {
-		s.Flows++
-		s.ByEnd[reason]++
-	}
+// out writes a flow the stage emitted (the one-table path).
+func (m *Meter) out(e *flow.Entry[flowState], reason flow.EndReason, _ uint8) {
+	m.stats.count(reason)
+	m.write(e.Key, e.Src(), e.Dst(), &e.State.Acc, reason, m.capture)
 }
 
 // write builds the record of a flow and writes it to every sink. An early
@@ -387,9 +376,10 @@ func (m *Meter) write(key flow.Key, src, dst netip.AddrPort, a *feature.Acc, rea
 		cv = m.ctx.Observe(r.Src, r.Dst, r.Proto, r.First, a.Failed(r.Proto, reason))
 	}
 	m.cfg.Schema.Fill(a, &cv, r.Values)
-	if m.cfg.Decorate != nil {
-		m.cfg.Decorate(r)
+	for _, d := range m.cfg.Decorate {
+		d(r)
 	}
+	m.cfg.Packets.record(r)
 	for _, s := range m.sinks {
 		if err := s.Write(r); err != nil && m.err == nil {
 			m.err = err
@@ -404,7 +394,7 @@ func (m *Meter) progress() {
 	if m.cfg.Progress == nil && m.cfg.OnTick == nil {
 		return
 	}
-	m.progressWith(&m.stats, m.table.Len())
+	m.progressWith(m.Stats(), m.stage.table.Len())
 }
 
 // progressWith shows st and open (at most twice a second).
@@ -427,7 +417,7 @@ func (m *Meter) progressWith(st *Stats, open int) {
 
 func (m *Meter) clearProgress() {
 	if m.cfg.OnTick != nil {
-		m.cfg.OnTick(*m.Stats(), m.table.Len())
+		m.cfg.OnTick(*m.Stats(), m.stage.table.Len())
 	}
 	if m.cfg.Progress != nil && !m.lastProgress.IsZero() {
 		fmt.Fprintf(m.cfg.Progress, "\r%80s\r", "")

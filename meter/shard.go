@@ -3,6 +3,7 @@ package meter
 import (
 	"context"
 	"io"
+	"iter"
 	"net/netip"
 	"slices"
 	"sync"
@@ -16,23 +17,53 @@ import (
 
 // The sharded offline path (Config.Workers > 1):
 //
-//	reader ──decoded frames, by Key.Hash──▶ worker 1..W (own flow.Table each)
+//	reader ──decoded frames, by Key.Hash──▶ worker 1..W (a stage each: own flow.Table)
 //	   │                                        │ ended flows, tagged
 //	   └──batch (frame times, numbers)──▶ writer: merge in the one-table order ──▶ context, Fill, sinks
 //
 // The reader reads, decodes and attributes fragments, and deals each decoded
 // frame to the worker that owns its flow (a symmetric hash of the flow key,
 // so both directions meet). Frames go in batches; every worker sees every
-// batch's frame times and expires its table at each of them, so a flow ends
-// at the same frame as it would in one table. Each ended flow is tagged with
-// where one table would have emitted it (frame, step, list, index of its
-// latest frame), and the writer merges the workers' outputs by that tag. The
-// context features, which depend on every flow before, are computed by the
-// writer in that order, so the records are the same, in the same order, as
-// with one worker, also when a capture's time goes backwards (a flow's idle
+// batch's frame times and expires its table at each of them, then runs the
+// one per-packet step (stage.packet) on its own frames, so a flow ends at
+// the same frame as it would in one table. The writer merges the workers'
+// ended flows in the one-table order (below) and computes the context
+// features, which depend on every flow before, in that order. At the end
+// of the input it drains the workers' tables as one table's Flush would.
+
+// The one-table order. Invariant: the writer writes the flows of all the
+// workers in exactly the order one flow.Table would end them, so the
+// records, the context features and the per-packet flow IDs are byte for
+// byte those of one worker, also when a capture's time goes backwards (idle
 // time counts from the table clock, which every worker keeps alike: see
-// flow.Table.Expire). At the end of the input the writer flushes the
-// workers' tables as one (flushAll).
+// flow.Table.Expire). One table ends flows
+//   - frame by frame; within a frame, Expire before Lookup before the early
+//     record (the step); within Expire, the open list before the closed
+//     list, each in the order its flows were last touched (before);
+//   - at the end of an input, by (Seen, open before closed, last touched)
+//     (flushBefore).
+
+// before orders two flows ended at one frame.
+func before(a, b *flowOut) bool {
+	if a.step != b.step {
+		return a.step < b.step
+	}
+	if a.closed != b.closed {
+		return !a.closed
+	}
+	return a.touch < b.touch
+}
+
+// flushBefore orders two flows ended by the flush at the end of an input.
+func flushBefore(a, b *flow.Entry[flowState]) bool {
+	if a.Seen() != b.Seen() {
+		return a.Seen() < b.Seen()
+	}
+	if ac, bc := a.Closed() != flow.Open, b.Closed() != flow.Open; ac != bc {
+		return !ac
+	}
+	return a.State.touch < b.State.touch
+}
 
 const (
 	shardBatchFrames = 4096
@@ -40,27 +71,19 @@ const (
 	noTime           = -1 << 63 // a frame that did not decode: no clock step
 )
 
-// Emission steps within one frame, in one table's order.
-const (
-	stepExpire = iota // Expire before the lookup (idle, linger)
-	stepLookup        // Lookup: a new SYN on a closed flow, the active timeout
-	stepEarly         // the early record after the packet was added
-)
-
 // flowOut is an ended flow on its way to the writer goroutine: a copy of
 // what the table entry held, since the table reuses the entry at once, and
-// where one table would have emitted it.
+// where one table would have ended it.
 type flowOut struct {
 	key      flow.Key
 	src, dst netip.AddrPort
 	reason   flow.EndReason
-	capture  string
 	acc      feature.Acc
 
-	g          int32 // frame within the batch
-	step       uint8
-	closedList bool
-	touch      int64 // input index of the flow's latest frame
+	g      int32 // frame within the batch
+	step   uint8
+	closed bool  // in the closed list (TCP closed, lingering)
+	touch  int64 // input index of the flow's latest frame
 }
 
 type shardItem struct {
@@ -71,28 +94,26 @@ type shardItem struct {
 }
 
 type shardBatch struct {
-	base  int64   // input index of the batch's first frame
-	n     int     // frames
-	times []int64 // per frame: packet time, or noTime
-	nums  []int   // per frame: number in its capture
-	ids   []uint64
+	base  int64         // input index of the batch's first frame
+	n     int           // frames
+	times []int64       // per frame: packet time, or noTime
+	nums  []int         // per frame: number in its capture
+	ids   []uint64      // per frame: its flow's record ID (when tracked)
 	in    [][]shardItem // per worker
 	out   [][]flowOut   // per worker, in emission order
-	flush bool          // the last batch: the writer then flushes the workers' tables
+	open  [][]int32     // per worker, per frame: flows open after it
+	flush bool          // the last batch: the writer then drains the workers' tables
 	wg    sync.WaitGroup
 }
 
 type shardWorker struct {
-	m      *Meter
+	s      *sharded
 	id     int
-	table  *flow.Table[feature.Acc]
+	st     *stage
 	reason flow.EndReason // flush reason, set with the last batch
 	b      *shardBatch
 	g      int32
-	step   uint8
 	open   atomic.Int64
-	max    int
-	emitFn flow.EmitFunc[feature.Acc]
 }
 
 type sharded struct {
@@ -109,14 +130,9 @@ type sharded struct {
 
 func startSharded(m *Meter, n int) *sharded {
 	s := &sharded{m: m, toWrite: make(chan *shardBatch, shardBatches), free: make(chan *shardBatch, shardBatches), done: make(chan struct{})}
-	early := m.cfg.Schema.EarlyN
 	for i := 0; i < n; i++ {
-		w := &shardWorker{m: m, id: i}
-		w.table = flow.NewTable(m.cfg.Flow, func(a *feature.Acc) {
-			a.Reset()
-			a.EarlyN = early
-		})
-		w.emitFn = w.emit
+		w := &shardWorker{s: s, id: i}
+		w.st = newStage(m.cfg, w.out)
 		s.workers = append(s.workers, w)
 		q := make(chan *shardBatch, shardBatches)
 		s.queues = append(s.queues, q)
@@ -129,6 +145,10 @@ func startSharded(m *Meter, n int) *sharded {
 			ids:   make([]uint64, shardBatchFrames),
 			in:    make([][]shardItem, n),
 			out:   make([][]flowOut, n),
+			open:  make([][]int32, n),
+		}
+		for w := range b.open {
+			b.open[w] = make([]int32, shardBatchFrames)
 		}
 		s.free <- b
 	}
@@ -157,17 +177,15 @@ func (s *sharded) run(ctx context.Context, src capture.Source) error {
 		index++
 		if b.n == shardBatchFrames {
 			s.send(b)
+			b = s.next(index)
 			if s.failed.Load() {
-				b = s.next(index)
 				break
 			}
 			if ctx.Err() != nil {
 				rerr = ctx.Err()
-				b = s.next(index)
 				break
 			}
 			s.progress()
-			b = s.next(index)
 		}
 	}
 	reason := endOfInput(rerr)
@@ -181,9 +199,6 @@ func (s *sharded) run(ctx context.Context, src capture.Source) error {
 	}
 	close(s.toWrite)
 	<-s.done
-	for _, w := range s.workers {
-		m.stats.MaxActive += w.max
-	}
 	m.stats.Add(&s.stats)
 	return rerr
 }
@@ -249,63 +264,51 @@ func (w *shardWorker) run(q chan *shardBatch) {
 	}
 }
 
+// batch expires the worker's table at every decoded frame's time and runs
+// the per-packet step on its own frames.
 func (w *shardWorker) batch(b *shardBatch) {
 	w.b = b
 	items := b.in[w.id]
-	t := w.table
-	m := w.m
+	open := b.open[w.id]
+	track := w.s.m.trackIDs
 	for g := int32(0); g < int32(b.n); g++ {
 		if b.times[g] == noTime {
 			continue
 		}
-		w.g, w.step = g, stepExpire
-		t.Expire(b.times[g], w.emitFn)
+		w.g = g
+		w.st.expire(b.times[g])
 		for len(items) > 0 && items[0].g == g {
 			it := &items[0]
 			items = items[1:]
 			if it.mark {
-				if orig := t.Find(it.key); orig != nil {
-					orig.State.MarkUnreachable()
-				}
+				w.st.markUnreachable(it.key)
 				continue
 			}
-			w.step = stepLookup
-			e, dir := t.Lookup(&it.meta, w.emitFn)
-			e.Tag = b.base + int64(g)
-			e.State.Add(&it.meta, dir)
-			if m.cfg.EarlyAfter > 0 && e.State.Packets() == m.cfg.EarlyAfter {
-				w.step = stepEarly
-				w.out(e, flow.Early)
-			}
-			b.ids[g] = feature.FlowID(e.Key, e.State.First())
-			if n := t.Len(); n > w.max {
-				w.max = n
+			e := w.st.packet(&it.meta, b.base+int64(g))
+			if track {
+				b.ids[g] = feature.FlowID(e.Key, e.State.First())
 			}
 		}
+		open[g] = int32(w.st.table.Len())
 	}
-	w.open.Store(int64(t.Len()))
+	w.open.Store(int64(w.st.table.Len()))
 }
 
-func (w *shardWorker) emit(e *flow.Entry[feature.Acc], reason flow.EndReason) {
-	if e.State.Packets() == 0 {
-		return // an active-timeout continuation that never got a packet
-	}
-	w.out(e, reason)
-}
-
-func (w *shardWorker) out(e *flow.Entry[feature.Acc], reason flow.EndReason) {
+// out copies a flow the worker's stage ended into the batch, tagged with
+// where one table would have ended it.
+func (w *shardWorker) out(e *flow.Entry[flowState], reason flow.EndReason, step uint8) {
 	b := w.b
 	o := b.out[w.id]
 	o = slices.Grow(o, 1)[:len(o)+1]
 	b.out[w.id] = o
 	f := &o[len(o)-1]
-	f.key, f.src, f.dst, f.reason, f.capture = e.Key, e.Src(), e.Dst(), reason, w.m.capture
-	f.g, f.step, f.closedList, f.touch = w.g, w.step, e.InClosedList(), e.Tag
+	f.key, f.src, f.dst, f.reason = e.Key, e.Src(), e.Dst(), reason
+	f.g, f.step, f.closed, f.touch = w.g, step, e.Closed() != flow.Open, e.State.touch
 	e.State.CopyTo(&f.acc)
 }
 
-// writer merges each batch's emissions in one table's order and writes them
-// (writer goroutine).
+// writer merges each batch's ended flows in the one-table order and
+// writes them (writer goroutine).
 func (s *sharded) writer() {
 	defer close(s.done)
 	m := s.m
@@ -328,8 +331,8 @@ func (s *sharded) writer() {
 				s.write(&b.out[best][heads[best]])
 				heads[best]++
 			}
-			if g < int32(b.n) && m.cfg.OnPacket != nil {
-				m.cfg.OnPacket(b.nums[g], b.ids[g])
+			if g < int32(b.n) {
+				s.frameDone(b, g)
 			}
 		}
 		if b.flush {
@@ -342,58 +345,69 @@ func (s *sharded) writer() {
 	}
 }
 
-// before orders two emissions of one frame and step as one table would
-// emit them: Expire walks the open list, then the closed list, each in the
-// order the flows were last seen.
-func before(a, b *flowOut) bool {
-	if a.step != b.step {
-		return a.step < b.step
+// frameDone passes on frame g's flow ID and counts the flows open after it
+// in all the tables: the true peak, as one table would count it.
+func (s *sharded) frameDone(b *shardBatch, g int32) {
+	m := s.m
+	if m.trackIDs {
+		m.onPacket(b.nums[g], b.ids[g])
 	}
-	if a.closedList != b.closedList {
-		return !a.closedList
+	if b.times[g] == noTime {
+		return
 	}
-	return a.touch < b.touch
+	open := 0
+	for w := range b.open {
+		open += int(b.open[w][g])
+	}
+	s.stats.MaxActive = max(s.stats.MaxActive, open)
 }
 
 // flushAll ends the flows still open at the end of the input in the order
-// of one flow.Table.Flush: each worker's table flushes in the order of
-// (Seen, closed list, latest frame), so the writer merges them on that,
-// writing straight from the tables (the workers are done with them).
+// of one flow.Table.Flush: it drains every worker's table (each in its own
+// flush order) and merges them by flushBefore, writing straight from the
+// tables (the workers are done with them).
 func (s *sharded) flushAll() {
-	w := s.workers
+	type head struct {
+		next   func() (*flow.Entry[flowState], flow.EndReason, bool)
+		stop   func()
+		e      *flow.Entry[flowState]
+		reason flow.EndReason
+		ok     bool
+	}
+	heads := make([]head, len(s.workers))
+	for i, w := range s.workers {
+		h := &heads[i]
+		h.next, h.stop = iter.Pull2(w.drain())
+		defer h.stop()
+		h.e, h.reason, h.ok = h.next()
+	}
 	for {
-		var best *shardWorker
-		var be *flow.Entry[feature.Acc]
-		for _, x := range w {
-			e := x.table.Oldest()
-			if e != nil && (be == nil || flushBefore(e, be)) {
-				best, be = x, e
+		best := -1
+		for i := range heads {
+			if heads[i].ok && (best < 0 || flushBefore(heads[i].e, heads[best].e)) {
+				best = i
 			}
 		}
-		if best == nil {
+		if best < 0 {
 			return
 		}
-		best.table.FlushOldest(best.reason, s.emitFlush)
+		h := &heads[best]
+		s.stats.count(h.reason)
+		s.written.Add(1)
+		s.m.write(h.e.Key, h.e.Src(), h.e.Dst(), &h.e.State.Acc, h.reason, s.m.capture)
+		h.e, h.reason, h.ok = h.next()
 	}
 }
 
-func flushBefore(a, b *flow.Entry[feature.Acc]) bool {
-	if a.Seen() != b.Seen() {
-		return a.Seen() < b.Seen()
+// drain flushes the worker's table, yielding each flow record it ends.
+func (w *shardWorker) drain() iter.Seq2[*flow.Entry[flowState], flow.EndReason] {
+	return func(yield func(*flow.Entry[flowState], flow.EndReason) bool) {
+		w.st.table.Flush(w.reason, func(e *flow.Entry[flowState], r flow.EndReason) {
+			if e.State.Packets() > 0 {
+				yield(e, r)
+			}
+		})
 	}
-	if a.InClosedList() != b.InClosedList() {
-		return !a.InClosedList()
-	}
-	return a.Tag < b.Tag
-}
-
-func (s *sharded) emitFlush(e *flow.Entry[feature.Acc], reason flow.EndReason) {
-	if e.State.Packets() == 0 {
-		return
-	}
-	s.stats.count(reason)
-	s.written.Add(1)
-	s.m.write(e.Key, e.Src(), e.Dst(), &e.State, reason, s.m.capture)
 }
 
 func (s *sharded) write(f *flowOut) {
@@ -401,5 +415,5 @@ func (s *sharded) write(f *flowOut) {
 	if f.reason != flow.Early {
 		s.written.Add(1)
 	}
-	s.m.write(f.key, f.src, f.dst, &f.acc, f.reason, f.capture)
+	s.m.write(f.key, f.src, f.dst, &f.acc, f.reason, s.m.capture)
 }

@@ -5,6 +5,7 @@
 package metrics
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -122,4 +123,22 @@ func Serve(addr string, c *Collector) (string, func(), error) {
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(ln)
 	return ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+// Start serves metrics on addr (Addr's rules) and returns the listening
+// address, the function that feeds them (for meter.Config.OnTick) and the
+// one that stops the server. extra, when not nil, supplies the counters kept
+// outside the meter; it is called on the meter's goroutine.
+func Start(addr string, extra func() Extra) (bound string, tick func(meter.Stats, int), stop func(), err error) {
+	c := &Collector{}
+	bound, stop, err = Serve(addr, c)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("metrics: %w", err)
+	}
+	return bound, func(st meter.Stats, open int) {
+		c.Update(st, open)
+		if extra != nil {
+			c.UpdateExtra(extra())
+		}
+	}, stop, nil
 }

@@ -48,8 +48,6 @@ type Model struct {
 	Trees      *Ensemble `json:"trees,omitempty"`
 	Params     Params    `json:"params,omitempty"`
 	Training   *Training `json:"training,omitempty"`
-
-	idx []int // position of each input in a record's Values
 }
 
 // Params are the training parameters, for the record.
@@ -173,44 +171,8 @@ func (m *Model) check() error {
 	if !finite(m.Threshold) || m.Threshold < 0 || m.Threshold > 1 {
 		return fmt.Errorf("threshold %v outside [0, 1]", m.Threshold)
 	}
-	n := len(m.Inputs)
-	switch m.Algorithm {
-	case LogReg:
-		l := m.LogReg
-		if l == nil || len(l.Mean) != n || len(l.Std) != n || len(l.Weights) != n {
-			return fmt.Errorf("logreg: want %d means, stds and weights", n)
-		}
-		if !finite(l.Intercept, l.Clip) || l.Clip < 0 || !finite(l.Mean...) || !finite(l.Std...) || !finite(l.Weights...) {
-			return errors.New("logreg: non-finite parameter")
-		}
-		for _, s := range l.Std {
-			if s <= 0 {
-				return errors.New("logreg: standard deviation ≤ 0")
-			}
-		}
-	case Blend:
-		if m.LogReg == nil || m.Trees == nil {
-			return errors.New("blend: needs both trees and a logistic regression")
-		}
-		lr, tr := *m, *m
-		lr.Algorithm, tr.Algorithm = LogReg, GBDT
-		if err := lr.check(); err != nil {
-			return err
-		}
-		return tr.check()
-	case GBDT, XGBoost:
-		if m.Trees == nil || len(m.Trees.Trees) == 0 || !finite(m.Trees.Base) {
-			return errors.New("trees: none, or a non-finite base")
-		}
-		for i := range m.Trees.Trees {
-			if err := m.Trees.Trees[i].check(n); err != nil {
-				return fmt.Errorf("tree %d: %w", i, err)
-			}
-		}
-	default:
-		return fmt.Errorf("unknown algorithm %q", m.Algorithm)
-	}
-	return nil
+	_, err := m.algorithm()
+	return err
 }
 
 // check verifies that every path from the root ends in a leaf, so Score
@@ -240,114 +202,4 @@ func (t *Tree) check(inputs int) error {
 		}
 	}
 	return nil
-}
-
-// Bind ties the model to the schema of the records it will score, and fails
-// with a *SchemaError unless it is the schema the model was trained on.
-func (m *Model) Bind(s *feature.Schema) error {
-	if s.Hash() != m.SchemaHash {
-		detail := ""
-		if s.EarlyN != m.Early {
-			detail = fmt.Sprintf(" (the model uses --early %d, the data %d)", m.Early, s.EarlyN)
-		}
-		return &SchemaError{Want: m.SchemaHash, Got: s.Hash(), Detail: detail}
-	}
-	m.idx = make([]int, len(m.Inputs))
-	for i, n := range m.Inputs {
-		m.idx[i] = s.Index(n)
-	}
-	return nil
-}
-
-// Schema returns the feature schema the model was trained on.
-func (m *Model) FeatureSchema() (*feature.Schema, error) {
-	s, err := feature.NewSchema(m.Early)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.Bind(s); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
-
-// Score returns the probability that the flow with these feature values (a
-// record's Values, in the bound schema's order) is malicious. Bind first.
-func (m *Model) Score(values []float64) float64 {
-	switch m.Algorithm {
-	case Blend:
-		return (m.scoreLinear(values) + m.scoreTrees(values)) / 2
-	case LogReg:
-		return m.scoreLinear(values)
-	case XGBoost:
-		// XGBoost compares and sums in float32; so do we, to give its scores.
-		z := float32(m.Trees.Base)
-		for i := range m.Trees.Trees {
-			z += m.Trees.Trees[i].eval32(values, m.idx)
-		}
-		return sigmoid(float64(z))
-	default:
-		return m.scoreTrees(values)
-	}
-}
-
-func (m *Model) scoreLinear(values []float64) float64 {
-	l := m.LogReg
-	z := l.Intercept
-	for i, j := range m.idx {
-		v := (values[j] - l.Mean[i]) / l.Std[i]
-		if l.Clip > 0 {
-			v = math.Max(-l.Clip, math.Min(l.Clip, v))
-		}
-		z += l.Weights[i] * v
-	}
-	return sigmoid(z)
-}
-
-func (m *Model) scoreTrees(values []float64) float64 {
-	z := m.Trees.Base
-	for i := range m.Trees.Trees {
-		z += m.Trees.Trees[i].eval(values, m.idx)
-	}
-	return sigmoid(z)
-}
-
-func (t *Tree) eval32(values []float64, idx []int) float32 {
-	i := int32(0)
-	for t.Feature[i] >= 0 {
-		if float32(values[idx[t.Feature[i]]]) < float32(t.Threshold[i]) {
-			i = t.Left[i]
-		} else {
-			i = t.Right[i]
-		}
-	}
-	return float32(t.Value[i])
-}
-
-func (t *Tree) eval(values []float64, idx []int) float64 {
-	i := int32(0)
-	for t.Feature[i] >= 0 {
-		if values[idx[t.Feature[i]]] < t.Threshold[i] {
-			i = t.Left[i]
-		} else {
-			i = t.Right[i]
-		}
-	}
-	return t.Value[i]
-}
-
-// Verdict names.
-const (
-	VerdictMalicious = "malicious"
-	VerdictBenign    = "benign"
-)
-
-// Verdict returns the verdict for a score at threshold t.
-func Verdict(score, t float64) string {
-	if score >= t {
-		return VerdictMalicious
-	}
-	return VerdictBenign
 }

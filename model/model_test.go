@@ -39,7 +39,7 @@ func TestDefaultModelBinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Bind(s); err != nil {
+	if _, err := m.Bind(s); err != nil {
 		t.Fatalf("%v: retrain it with the command in docs/model.md", err)
 	}
 	if m.Early != 8 {

@@ -2,7 +2,6 @@ package model_test
 
 import (
 	"encoding/csv"
-	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -81,7 +80,8 @@ func TestImportXGBoost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Bind(s); err != nil {
+	b, err := m.Bind(s)
+	if err != nil {
 		t.Fatal(err)
 	}
 	predText, _ := os.ReadFile(predPath)
@@ -93,11 +93,11 @@ func TestImportXGBoost(t *testing.T) {
 			values[s.Index(c)] = row[j]
 		}
 		want, _ := strconv.ParseFloat(preds[i], 64)
-		got := m.Score(values)
+		got := b.Score(values)
 		worst = math.Max(worst, math.Abs(got-want))
 		if math.Abs(got-want) > 1e-5 {
 			t.Fatalf("row %d: flowmeter %v, xgboost %v", i, got, want)
 		}
 	}
-	t.Log(fmt.Sprintf("600 rows agree within %.2g", worst))
+	t.Logf("600 rows agree within %.2g", worst)
 }

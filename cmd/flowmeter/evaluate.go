@@ -5,60 +5,152 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/flowmeter/flowmeter/meter"
 	"github.com/flowmeter/flowmeter/model"
 	"github.com/flowmeter/flowmeter/model/train"
 )
 
-func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f datasetFlags
-	f.register(fs)
-	modelPath := fs.String("model", "", "model `FILE` (default: the embedded model)")
-	threshold := fs.Float64("threshold", -1, "threshold (default: the model's)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: flowmeter evaluate [flags] LABELLED.csv... | --labels RULES CAPTURES...\n\nflags:\n")
-		fs.PrintDefaults()
+// dataFlags: where labelled flows come from (train, evaluate, report).
+type dataFlags struct {
+	flow   flowFlags
+	run    runFlags
+	labels labelFlags
+	cap    int
+	seed   uint64
+	group  string
+}
+
+func (f *dataFlags) register(fs *flag.FlagSet, cap int) {
+	f.flow.register(fs)
+	f.run.register(fs)
+	f.labels.register(fs)
+	fs.IntVar(&f.cap, "cap", cap, "take at most `N` flows from any one capture (a uniform sample); 0: all")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed for sampling, folds and validation splits")
+	fs.StringVar(&f.group, "group", "capture", "cross-validation groups and the cap: capture (each file) or source (each directory of captures)")
+}
+
+// load reads labelled flows: CSV files written by `extract --labels`, or
+// captures (files, directories) metered here with --labels, in the schema
+// of early-flow window early (< 0: the CSV's, else earlyFlag's).
+func (f *dataFlags) load(ctx context.Context, fs *flag.FlagSet, early, earlyFlag int, stderr io.Writer) (*train.Dataset, error) {
+	csvs, captures := splitInputs(fs.Args())
+	switch {
+	case fs.NArg() == 0:
+		return nil, usagef("%s: no input (labelled CSV files, or captures with --labels)", fs.Name())
+	case len(captures) > 0 && f.labels.files == "":
+		return nil, usagef("%s: captures need --labels RULES (or give CSV files from `flowmeter extract --labels`)", fs.Name())
+	case f.group != "capture" && f.group != "source":
+		return nil, usagef("--group must be capture or source, not %q", f.group)
 	}
-	f.cap = 0
-	if err := parseArgs(fs, args); err != nil {
-		return err
+	if early < 0 {
+		early = earlyFlag
+		if len(csvs) > 0 {
+			n, err := train.EarlyOfCSV(csvs[0])
+			if err != nil {
+				return nil, err
+			}
+			early = n
+		}
 	}
-	m, d, _, scores, err := f.scoreDataset(ctx, fs, *modelPath, stderr)
+	s, err := schemaOf(early)
+	if err != nil {
+		return nil, err
+	}
+	b := train.NewBuilder(s, f.cap, f.seed)
+	b.BySource = f.group == "source"
+	for _, c := range csvs {
+		if err := b.ReadCSV(c); err != nil {
+			return nil, err
+		}
+	}
+	if err := f.meterInto(ctx, b, captures, stderr); err != nil {
+		return nil, err
+	}
+	return b.Dataset(), nil
+}
+
+// splitInputs tells labelled CSV files from captures.
+func splitInputs(args []string) (csvs, captures []string) {
+	for _, a := range args {
+		if strings.HasSuffix(strings.ToLower(a), ".csv") {
+			csvs = append(csvs, a)
+		} else {
+			captures = append(captures, a)
+		}
+	}
+	return csvs, captures
+}
+
+// meterInto meters the captures, labelled, into the dataset builder b.
+func (f *dataFlags) meterInto(ctx context.Context, b *train.Builder, captures []string, stderr io.Writer) error {
+	if len(captures) == 0 {
+		return nil
+	}
+	r, err := newMetering(b.Dataset().Schema, &f.flow, &f.run, &f.labels, stderr)
 	if err != nil {
 		return err
 	}
-	t := m.Threshold
-	if *threshold >= 0 {
-		t = *threshold
+	if err := r.inputs("metering", captures); err != nil {
+		return err
 	}
-	benign, mal := d.Counts()
-	fmt.Fprintf(stdout, "%d labelled flows (%d benign, %d malicious) from %d captures; model %s\n", d.Len(), benign, mal, countGroups(d), m.Algorithm)
-	mm := model.Evaluate(scores, d.Y, d.Cat, t)
-	mm.Write(stdout)
+	m := meter.New(r.cfg, b)
+	if err := m.RunFiles(ctx, r.paths); err != nil {
+		return err
+	}
+	if !f.run.quiet {
+		st := m.Stats()
+		fmt.Fprintf(stderr, "flowmeter: metered %d files, %d packets, %d flows\n", st.Files, st.Packets, st.Flows)
+	}
 	return nil
 }
 
-// scoreDataset loads the model (or the embedded one), the labelled flows in
-// its schema, and scores every flow.
-func (f *datasetFlags) scoreDataset(ctx context.Context, fs *flag.FlagSet, modelPath string, stderr io.Writer) (*model.Model, *train.Dataset, []string, []float64, error) {
-	m, err := loadModel(modelPath)
+// scored is a model and the labelled flows it scored.
+type scored struct {
+	model  *model.Model
+	data   *train.Dataset
+	scores []float64
+}
+
+// score loads the model, the labelled flows in its schema, and scores
+// every flow.
+func score(ctx context.Context, fs *flag.FlagSet, mf *modelFlags, df *dataFlags, stderr io.Writer) (*scored, error) {
+	m, err := mf.load()
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, err
 	}
-	d, inputs, err := f.loadDataset(ctx, fs, m.Early, stderr)
+	d, err := df.load(ctx, fs, m.Early, m.Early, stderr)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, err
 	}
-	if err := m.Bind(d.Schema); err != nil {
-		return nil, nil, nil, nil, err
+	b, err := m.Bind(d.Schema)
+	if err != nil {
+		return nil, err
 	}
-	scores := make([]float64, d.Len())
-	row := make([]float64, 0, d.Schema.Len())
-	for i := range scores {
-		row = d.Row(i, row)
-		scores[i] = m.Score(row)
+	return &scored{m, d, train.Score(b, d)}, nil
+}
+
+func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("evaluate [flags] LABELLED.csv... | --labels RULES CAPTURES...", "Measures a model on labelled flows: confusion matrix, precision, recall, F1, FPR, AUCs, per category.", stderr)
+	var df dataFlags
+	var mf modelFlags
+	df.register(fs, 0)
+	mf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
 	}
-	return m, d, inputs, scores, nil
+	sc, err := score(ctx, fs, &mf, &df, stderr)
+	if err != nil {
+		return err
+	}
+	t := sc.model.Threshold
+	if mf.threshold >= 0 {
+		t = mf.threshold
+	}
+	benign, mal := sc.data.Counts()
+	fmt.Fprintf(stdout, "%d labelled flows (%d benign, %d malicious) from %d captures; model %s\n", sc.data.Len(), benign, mal, sc.data.Groups(), sc.model.Algorithm)
+	mm := model.Evaluate(sc.scores, sc.data.Y, sc.data.Cat, t)
+	mm.Write(stdout)
+	return nil
 }

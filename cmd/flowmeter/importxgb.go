@@ -1,35 +1,29 @@
 package main
 
 import (
-	"flag"
+	"context"
 	"fmt"
 	"io"
 	"os"
 
-	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/model"
 )
 
-func runImportXGBoost(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("import-xgboost", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("model", "", "write the flowmeter model to `FILE` (required)")
-	early := fs.Int("early", 8, "early-flow window of the CSV the XGBoost model was trained on")
-	threshold := fs.Float64("threshold", 0.5, "decision threshold")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: flowmeter import-xgboost -model FILE [flags] XGBOOST.json\n\nConverts an XGBoost binary:logistic model trained on flowmeter's CSV columns.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	if err := parseArgs(fs, args); err != nil {
+func runImportXGBoost(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("import-xgboost -o MODEL [flags] XGBOOST.json", "Converts an XGBoost binary:logistic model trained on flowmeter's CSV columns.", stderr)
+	out := fs.String("o", "", "write the flowmeter model to `FILE` (required)")
+	var early int
+	registerEarly(fs, &early)
+	threshold := fs.Float64("threshold", 0.5, "flag flows with score ≥ `T`")
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *out == "" || fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
+		return usagef("import-xgboost: give -o MODEL and one XGBoost JSON file")
 	}
-	s, err := feature.NewSchema(*early)
+	s, err := schemaOf(early)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return err
 	}
 	in, err := os.Open(fs.Arg(0))
 	if err != nil {
@@ -43,6 +37,6 @@ func runImportXGBoost(args []string, stdout, stderr io.Writer) error {
 	if err := saveModel(*out, m); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d trees over %d inputs\n", *out, len(m.Trees.Trees), len(m.Inputs))
+	fmt.Fprintf(stdout, "wrote %s: %s over %d inputs\n", *out, m.Describe(), len(m.Inputs))
 	return nil
 }

@@ -7,198 +7,125 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"time"
 
 	"golang.org/x/net/bpf"
 
 	"github.com/flowmeter/flowmeter/capture/filter"
+	"github.com/flowmeter/flowmeter/capture/live"
 	"github.com/flowmeter/flowmeter/meter"
 	"github.com/flowmeter/flowmeter/metrics"
 )
 
-// liveStats are the kernel's counters of a live capture.
-type liveStats struct{ Packets, Drops, Freezes uint64 }
-
-// runLive captures from an interface until SIGINT/SIGTERM (ctx), scoring
-// every flow with the model, and writes flows as they end.
-func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("live", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	f := meterFlags{live: true}
-	f.register(fs)
-	iface := fs.String("i", "", "capture from interface `IFACE` (needs CAP_NET_RAW)")
-	modelPath := fs.String("model", "", "model `FILE` (default: the embedded model)")
-	threshold := fs.Float64("threshold", -1, "flag flows with score ≥ `T` (default: the model's threshold)")
-	bpfFile := fs.String("bpf", "", "attach the classic BPF program in `FILE` (the output of tcpdump -dd EXPR) to the socket")
-	filterExpr := fs.String("filter", "", "capture filter `EXPR` in tcpdump syntax (host, net, port, portrange, ip, ip6, arp, tcp, udp, icmp, and/or/not, parentheses)")
-	promisc := fs.Bool("promisc", false, "put the interface in promiscuous mode while capturing")
-	var earlyVerdict int64
-	fs.Int64Var(&earlyVerdict, "early", 0, "also write a record with a verdict when a flow reaches `N` packets (end_reason early), while it goes on; the early-flow feature window is the model's")
-	fs.Int64Var(&earlyVerdict, "early-verdict", 0, "the same as --early")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: flowmeter live -i IFACE [flags]\n\nCaptures until interrupted (SIGINT/SIGTERM), writes each flow with its score and verdict when it ends,\nand at the end every open flow with end_reason shutdown.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	if err := parseArgs(fs, args); err != nil {
-		return err
-	}
-	lingerSet := false
-	fs.Visit(func(fl *flag.Flag) { lingerSet = lingerSet || fl.Name == "linger" })
-	if !lingerSet {
-		f.linger = time.Second // a sensor reports a closed flow promptly (within the 1 s expiry tick)
-	}
-	if *iface == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return errUsage
-	}
-	m, err := loadModel(*modelPath)
-	if err != nil {
-		return err
-	}
-	f.early = m.Early
-	// prepare wants inputs; the interface is the one input here.
-	sub := flag.NewFlagSet("live", flag.ContinueOnError)
-	sub.Parse([]string{"-"})
-	r, err := f.prepare(sub, stderr)
-	if err != nil {
-		return err
-	}
-	sc, cols, err := r.score(m, *threshold, f.columns)
-	if err != nil {
-		return err
-	}
-	prog, err := filterProgram(*bpfFile, *filterExpr)
-	if err != nil {
-		return err
-	}
-	srcs, kstats, idle, closeSrc, err := openLive(*iface, prog, *promisc, f.workers)
-	if err != nil {
-		return err
-	}
-	defer closeSrc()
-	sinks, err := openSinks(f.outputs, cols, stdout)
-	if err != nil {
-		return err
-	}
-	r.cfg.EarlyAfter = earlyVerdict
-	tick, stopMetrics, err := startMetrics(f.metrics, stderr, func() metrics.Extra {
-		k := kstats()
-		return metrics.Extra{Verdicts: verdictCounts(sc), KernelDrops: k.Drops, Freezes: k.Freezes, OutputLost: outputLost(sinks)}
-	})
-	if err != nil {
-		closeSinks(sinks)
-		return err
-	}
-	defer stopMetrics()
-	// One meter per socket of the fanout group, sharing the context
-	// features and the outputs.
-	r.cfg.Shared = meter.NewShared(r.cfg.Context)
-	r.cfg.Workers = 0 // live: one meter per capture socket (below), not the offline shards
-	// The progress line and the metrics show the sums over the workers.
-	progress := r.cfg.Progress
-	r.cfg.Progress = nil
-	start := time.Now()
-	next := func(st meter.Stats, open int) {
-		if tick != nil {
-			tick(st, open)
-		}
-		if progress != nil {
-			fmt.Fprintf(progress, "\r%d packets, %d flows written, %d open, %d kernel drops, %.0f packets/s   ",
-				st.Packets, st.Flows, open, kstats().Drops, float64(st.Packets)/max(time.Since(start).Seconds(), 1e-9))
-		}
-	}
-	meters := make([]*meter.Meter, len(srcs))
-	var agg statsSum
-	for i := range srcs {
-		cfg := r.cfg
-		if tick != nil || progress != nil {
-			cfg.OnTick = agg.tick(i, len(srcs), next)
-		}
-		meters[i] = meter.New(cfg, sinks...)
-	}
-	errs := make([]error, len(srcs))
-	var wg sync.WaitGroup
-	for i, src := range srcs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = meters[i].RunLive(ctx, src, *iface, idle)
-		}()
-	}
-	wg.Wait()
-	if progress != nil {
-		fmt.Fprintf(progress, "\r%90s\r", "")
-	}
-	closeErr := closeSinks(sinks)
-	var total meter.Stats
-	for _, m := range meters {
-		total.Add(m.Stats())
-	}
-	if !f.quiet {
-		printSummary(stderr, &total, time.Since(start), nil)
-		k := kstats()
-		if total.EarlyRecords > 0 {
-			fmt.Fprintf(stderr, "  early verdicts written: %d\n", total.EarlyRecords)
-		}
-		fmt.Fprintf(stderr, "  %d capture workers; kernel: %d packets, %d dropped (ring full), %d queue freezes\n", len(srcs), k.Packets, k.Drops, k.Freezes)
-		sc.report(stderr)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return closeErr
+// liveFlags: the interface and what only a live capture takes.
+type liveFlags struct {
+	iface, bpfFile, filter string
+	promisc                bool
+	earlyVerdict           int64
 }
 
-// statsSum adds up the counters of parallel meters for the metrics.
-type statsSum struct {
-	mu   sync.Mutex
-	st   []meter.Stats
-	open []int
+func (f *liveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.iface, "i", "", "capture from interface `IFACE` (needs CAP_NET_RAW)")
+	fs.StringVar(&f.bpfFile, "bpf", "", "attach the classic BPF program in `FILE` (the output of tcpdump -dd EXPR) to the socket")
+	fs.StringVar(&f.filter, "filter", "", "capture filter `EXPR` in tcpdump syntax (host, net, port, portrange, ip, ip6, arp, tcp, udp, icmp, vlan, and/or/not, parentheses)")
+	fs.BoolVar(&f.promisc, "promisc", false, "put the interface in promiscuous mode while capturing")
+	fs.Int64Var(&f.earlyVerdict, "early-verdict", 0, "also write a scored record when a flow reaches `N` packets (end_reason early), while it goes on")
 }
 
-// tick returns worker i's OnTick: it stores i's counters and passes the
-// sums on.
-func (a *statsSum) tick(i, n int, next func(meter.Stats, int)) func(meter.Stats, int) {
-	return func(st meter.Stats, open int) {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		if a.st == nil {
-			a.st, a.open = make([]meter.Stats, n), make([]int, n)
-		}
-		a.st[i], a.open[i] = st, open
-		var sum meter.Stats
-		total := 0
-		for j := range a.st {
-			sum.Add(&a.st[j])
-			total += a.open[j]
-		}
-		next(sum, total)
-	}
-}
-
-// filterProgram returns the BPF program of --bpf FILE (tcpdump -dd text) or
+// program returns the BPF program of --bpf FILE (tcpdump -dd text) or
 // compiles --filter EXPR.
-func filterProgram(file, expr string) ([]bpf.RawInstruction, error) {
+func (f *liveFlags) program() ([]bpf.RawInstruction, error) {
 	switch {
-	case file != "" && expr != "":
-		return nil, fmt.Errorf("%w: give --bpf or --filter, not both", errUsage)
-	case file != "":
-		b, err := os.ReadFile(file)
+	case f.bpfFile != "" && f.filter != "":
+		return nil, usagef("give --bpf or --filter, not both")
+	case f.bpfFile != "":
+		b, err := os.ReadFile(f.bpfFile)
 		if err != nil {
 			return nil, err
 		}
 		prog, err := filter.ParseRaw(string(b))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
+			return nil, fmt.Errorf("%s: %w", f.bpfFile, err)
 		}
 		return prog, nil
-	case expr != "":
-		prog, err := filter.Compile(expr)
+	case f.filter != "":
+		prog, err := filter.Compile(f.filter)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errUsage, err)
+			return nil, usagef("--filter %q: %v", f.filter, err)
 		}
 		return prog, nil
 	}
 	return nil, nil
+}
+
+func runLive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newClassifyFlags("live -i IFACE [flags]",
+		"Captures until interrupted (SIGINT/SIGTERM), writes each flow with its score and verdict when it ends,\nand at the end every open flow with end_reason shutdown. The same as classify -i IFACE.", stderr)
+	if err := parse(f.fs, args); err != nil {
+		return err
+	}
+	if f.live.iface == "" {
+		return usagef("live: give the interface to capture from with -i IFACE")
+	}
+	return f.runLive(ctx, stdout, stderr)
+}
+
+// runLive captures from -i until ctx is done.
+func (f *classifyFlags) runLive(ctx context.Context, stdout, stderr io.Writer) error {
+	if err := f.mustNot(offlineOnly, "needs capture files, not -i"); err != nil {
+		return err
+	}
+	if f.fs.NArg() > 0 {
+		return usagef("-i IFACE takes no capture files (got %s)", f.fs.Arg(0))
+	}
+	if !isSet(f.fs, "linger") {
+		f.flow.linger = time.Second // a sensor reports a closed flow promptly (within the 1 s expiry tick)
+	}
+	prog, err := f.live.program()
+	if err != nil {
+		return err
+	}
+	r, cl, cols, err := f.setup(stderr)
+	if err != nil {
+		return err
+	}
+	g, err := live.OpenGroup(f.live.iface, prog, f.live.promisc, f.run.workers)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	sinks, err := openSinks(f.out.targets, cols, stdout)
+	if err != nil {
+		return err
+	}
+	r.cfg.EarlyAfter = f.live.earlyVerdict
+	return r.executeLive(ctx, g, f.live.iface, sinks, after{classifier: cl}, stderr)
+}
+
+// executeLive meters the capture group into the sinks until ctx is done,
+// closes them and prints the summary.
+func (r *metering) executeLive(ctx context.Context, g *live.Group, iface string, sinks []meter.Sink, a after, stderr io.Writer) error {
+	extra := a.extra(sinks)
+	tick, stop, err := startMetrics(r.run.metrics, stderr, func() metrics.Extra {
+		e, k := extra(), g.Stats()
+		e.KernelDrops, e.Freezes = k.Drops, k.Freezes
+		return e
+	})
+	if err != nil {
+		meter.CloseSinks(sinks)
+		return err
+	}
+	defer stop()
+	r.cfg.OnTick = tick
+	start := time.Now()
+	l := meter.Live{Sources: g.Sources(), Name: iface, Idle: live.ErrTimeout, Drops: func() uint64 { return g.Stats().Drops }}
+	st, runErr := meter.RunLive(ctx, r.cfg, l, sinks...)
+	closeErr := meter.CloseSinks(sinks)
+	if !r.run.quiet {
+		meter.WriteSummary(stderr, st, time.Since(start), nil)
+		k := g.Stats()
+		fmt.Fprintf(stderr, "  %d capture workers; kernel: %d packets, %d dropped (ring full), %d queue freezes\n", len(l.Sources), k.Packets, k.Drops, k.Freezes)
+		fmt.Fprintf(stderr, "  %s\n", a.classifier.Summary())
+	}
+	return errors.Join(runErr, closeErr)
 }

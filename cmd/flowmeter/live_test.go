@@ -211,7 +211,7 @@ func TestLiveCapture(t *testing.T) {
 	var stderr bytes.Buffer
 	// The filter keeps all of the test's traffic and rejects a UDP stream
 	// to another port, sent below.
-	args := []string{"classify", "-i", veth, "--workers", "2", "--early", "4", "-o", out, "--filter", "host 10.199.0.2 and not udp port 9"}
+	args := []string{"classify", "-i", veth, "--workers", "2", "--early-verdict", "4", "-o", out, "--filter", "host 10.199.0.2 and not udp port 9"}
 	go func() { done <- run(ctx, args, &bytes.Buffer{}, &stderr) }()
 	time.Sleep(500 * time.Millisecond) // the ring is up
 

@@ -1,13 +1,19 @@
 // Command flowmeter turns packet captures into flow records with a complete,
-// documented feature set.
+// documented feature set, and classifies them with a model.
 //
-//	flowmeter extract [flags] INPUT...   captures → one row per flow (CSV or JSON lines)
-//	flowmeter classify [flags] INPUT...  the same, scored by a model, with verdicts
-//	flowmeter train -model FILE ...      fit a model on labelled flows
+//	flowmeter extract [flags] INPUT...   captures → one row per flow (CSV, JSON lines, Parquet, Kafka)
+//	flowmeter classify [flags] INPUT...  the same, scored by a model, with verdicts (-i IFACE: live)
+//	flowmeter live -i IFACE [flags]      a live sensor
+//	flowmeter train -o MODEL ...         fit a model on labelled flows
 //	flowmeter evaluate [flags] ...       measure a model on labelled flows
+//	flowmeter report -o DIR ...          an HTML report of a model on labelled flows
+//	flowmeter import-xgboost -o MODEL X  convert an XGBoost model
 //	flowmeter features [-markdown]       the feature schema: name, unit, formula
 //
-// Run "flowmeter COMMAND -h" for a command's flags.
+// This package only parses flags and wires packages: one file per command,
+// the flag groups in flags.go (a command registers the groups it uses, so a
+// flag it does not use is an error), the wiring shared by the metering
+// commands in setup.go. Run "flowmeter COMMAND -h" for a command's flags.
 package main
 
 import (
@@ -22,93 +28,85 @@ import (
 	"syscall"
 )
 
-// errUsage marks a command-line mistake (exit status 2).
-var errUsage = errors.New("usage")
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	switch {
-	case err == nil:
-	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "flowmeter:", err)
-		os.Exit(1)
-	}
+	os.Exit(exitCode(err, os.Stderr))
 }
 
-const usage = `usage: flowmeter COMMAND [flags] [args]
+// errUsage marks a command-line mistake (exit status 2).
+var errUsage = errors.New("usage")
 
-commands:
-  extract    read captures and write one record per flow (CSV or JSON lines)
-  classify   score every flow with a model (default: the embedded one) and give verdicts
-  live       capture from an interface (-i IFACE), classify flows as they end
-  train      train a model on labelled flows (grouped cross-validation)
-  evaluate   measure a model on labelled flows
-  report     write an HTML report (curves, confusion matrix, importances, distributions)
-  import-xgboost  convert an XGBoost JSON model trained on flowmeter's columns
-  features   print the feature schema (name, unit, formula)
+// usageError is a command-line mistake with the message that says what is
+// wrong.
+type usageError struct{ msg string }
 
-Run 'flowmeter COMMAND -h' for the flags of a command.
-`
+func (e *usageError) Error() string        { return e.msg }
+func (e *usageError) Is(target error) bool { return target == errUsage }
+
+// usagef returns a usage error with a message.
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// exitCode prints err (unless the flag package already did) and returns
+// the exit status: 0, 1 for a failure, 2 for a usage error.
+func exitCode(err error, stderr io.Writer) int {
+	var ue *usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "flowmeter:", ue.msg)
+		return 2
+	case errors.Is(err, errUsage):
+		return 2 // the flag package printed what was wrong
+	}
+	fmt.Fprintln(stderr, "flowmeter:", err)
+	return 1
+}
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// commands lists every command, in the order of the usage text.
+var commands = []command{
+	{"extract", "read captures and write one record per flow (CSV, JSON lines, Parquet, Kafka)", runExtract},
+	{"classify", "score every flow with a model (default: the embedded one) and give verdicts; -i IFACE: live", runClassify},
+	{"live", "capture from an interface (-i IFACE), classify flows as they end (classify -i)", runLive},
+	{"train", "train a model on labelled flows (grouped cross-validation)", runTrain},
+	{"evaluate", "measure a model on labelled flows", runEvaluate},
+	{"report", "write an HTML report (curves, confusion matrix, importances, distributions)", runReport},
+	{"import-xgboost", "convert an XGBoost JSON model trained on flowmeter's columns", runImportXGBoost},
+	{"features", "print the feature schema (name, unit, formula)", runFeatures},
+}
+
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage: flowmeter COMMAND [flags] [args]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-15s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun 'flowmeter COMMAND -h' for the flags of a command.\n")
+	return b.String()
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return errUsage
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "extract":
-		return runExtract(ctx, rest, stdout, stderr)
-	case "features":
-		return runFeatures(rest, stdout, stderr)
-	case "train":
-		return runTrain(ctx, rest, stdout, stderr)
-	case "classify":
-		for _, a := range rest {
-			if a == "-i" || a == "--i" || strings.HasPrefix(a, "-i=") || strings.HasPrefix(a, "--i=") {
-				return runLive(ctx, rest, stdout, stderr) // classify -i IFACE: a live sensor
-			}
+	name, rest := args[0], args[1:]
+	for _, c := range commands {
+		if c.name == name {
+			return c.run(ctx, rest, stdout, stderr)
 		}
-		return runClassify(ctx, rest, stdout, stderr)
-	case "live":
-		return runLive(ctx, rest, stdout, stderr)
-	case "evaluate":
-		return runEvaluate(ctx, rest, stdout, stderr)
-	case "report":
-		return runReport(ctx, rest, stdout, stderr)
-	case "import-xgboost":
-		return runImportXGBoost(rest, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	}
+	if name == "help" || name == "-h" || name == "--help" {
+		fmt.Fprint(stdout, usage())
 		return nil
 	}
-	fmt.Fprintf(stderr, "flowmeter: unknown command %q\n%s", cmd, usage)
-	return errUsage
-}
-
-// parseArgs parses flags anywhere among the arguments (`extract x.pcap -o
-// y.csv` works as `extract -o y.csv x.pcap`); "--" ends the flags. fs.Args()
-// returns the other arguments afterwards.
-func parseArgs(fs *flag.FlagSet, args []string) error {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			positional = append(positional, rest...)
-			break
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
-	return fs.Parse(append([]string{"--"}, positional...))
+	fmt.Fprint(stderr, usage())
+	return usagef("unknown command %q", name)
 }

@@ -218,46 +218,68 @@ func Fit(d *Dataset, cfg Config) (*model.Model, []float64, error) {
 	}
 	inputs := Inputs(d.Schema, cfg.Approach, cfg.Exclude)
 	m := &model.Model{Early: d.Schema.EarlyN, SchemaHash: d.Schema.Hash(), Schema: d.Schema.Names(), Inputs: inputs, Threshold: 0.5}
-	x, y, w := columns(d, inputs), d.Y, cfg.weights(d)
-	var importance []float64
-	switch cfg.Approach {
-	case ApproachGBDT:
-		m.Algorithm = model.GBDT
-		p := cfg.GBDT
-		if cfg.ValidFrac > 0 && p.EarlyStop > 0 {
-			rounds := bestRounds(d, inputs, cfg)
-			p.Rounds, p.EarlyStop = max(rounds, 1), 0
-		}
-		m.Trees, importance = FitGBDT(x, y, w, nil, nil, nil, p)
-		m.Params = model.Params{"rounds": len(m.Trees.Trees), "depth": p.Depth, "learning_rate": p.LearningRate,
-			"lambda": p.Lambda, "min_child_weight": p.MinChildWeight, "bins": p.Bins, "class_weights": "balanced"}
-	case ApproachBlend:
-		m.Algorithm = model.Blend
-		g, lr := cfg, cfg
-		g.Approach, lr.Approach = ApproachGBDT, ApproachLogReg
-		gm, gi, err := Fit(d, g)
-		if err != nil {
-			return nil, nil, err
-		}
-		lm, li, err := Fit(d, lr)
-		if err != nil {
-			return nil, nil, err
-		}
-		m.Trees, m.LogReg = gm.Trees, lm.LogReg
-		m.Params = model.Params{"gbdt": gm.Params, "logreg": lm.Params}
-		importance = blendImportance(gi, li)
-	case ApproachLogReg, ApproachSeed:
-		m.Algorithm = model.LogReg
-		m.LogReg = FitLogReg(x, y, w, cfg.LogReg)
-		importance = make([]float64, len(inputs))
-		for j, wt := range m.LogReg.Weights {
-			importance[j] = abs(wt)
-		}
-		m.Params = model.Params{"l2": cfg.LogReg.L2, "iterations": cfg.LogReg.Iterations, "class_weights": "balanced", "approach": cfg.Approach}
-	default:
+	fit, ok := approaches[cfg.Approach]
+	if !ok {
 		return nil, nil, fmt.Errorf("unknown approach %q (gbdt, logreg, blend, seed)", cfg.Approach)
 	}
+	importance, err := fit(m, d, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
 	return m, importance, nil
+}
+
+// approaches is the one table of training approaches: each fits m (whose
+// inputs are set) on d, sets its algorithm and parameters, and returns the
+// inputs' importances.
+var approaches = map[string]func(m *model.Model, d *Dataset, cfg Config) ([]float64, error){
+	ApproachGBDT:   fitGBDT,
+	ApproachBlend:  fitBlend,
+	ApproachLogReg: fitLogReg,
+	ApproachSeed:   fitLogReg,
+}
+
+func fitGBDT(m *model.Model, d *Dataset, cfg Config) ([]float64, error) {
+	m.Algorithm = model.GBDT
+	p := cfg.GBDT
+	if cfg.ValidFrac > 0 && p.EarlyStop > 0 {
+		rounds := bestRounds(d, m.Inputs, cfg)
+		p.Rounds, p.EarlyStop = max(rounds, 1), 0
+	}
+	var importance []float64
+	m.Trees, importance = FitGBDT(columns(d, m.Inputs), d.Y, cfg.weights(d), nil, nil, nil, p)
+	m.Params = model.Params{"rounds": len(m.Trees.Trees), "depth": p.Depth, "learning_rate": p.LearningRate,
+		"lambda": p.Lambda, "min_child_weight": p.MinChildWeight, "bins": p.Bins, "class_weights": "balanced"}
+	return importance, nil
+}
+
+func fitBlend(m *model.Model, d *Dataset, cfg Config) ([]float64, error) {
+	m.Algorithm = model.Blend
+	g, lr := cfg, cfg
+	g.Approach, lr.Approach = ApproachGBDT, ApproachLogReg
+	gm, lm := *m, *m // the same inputs
+	gi, err := fitGBDT(&gm, d, g)
+	if err != nil {
+		return nil, err
+	}
+	li, err := fitLogReg(&lm, d, lr)
+	if err != nil {
+		return nil, err
+	}
+	m.Trees, m.LogReg = gm.Trees, lm.LogReg
+	m.Params = model.Params{"gbdt": gm.Params, "logreg": lm.Params}
+	return blendImportance(gi, li), nil
+}
+
+func fitLogReg(m *model.Model, d *Dataset, cfg Config) ([]float64, error) {
+	m.Algorithm = model.LogReg
+	m.LogReg = FitLogReg(columns(d, m.Inputs), d.Y, cfg.weights(d), cfg.LogReg)
+	importance := make([]float64, len(m.Inputs))
+	for j, wt := range m.LogReg.Weights {
+		importance[j] = abs(wt)
+	}
+	m.Params = model.Params{"l2": cfg.LogReg.L2, "iterations": cfg.LogReg.Iterations, "class_weights": "balanced", "approach": cfg.Approach}
+	return importance, nil
 }
 
 // blendImportance averages the two models' importances, each normalised to
@@ -322,12 +344,13 @@ func CrossValidate(d *Dataset, cfg Config, fold map[string]int) ([]float64, erro
 		if err != nil {
 			return nil, fmt.Errorf("fold %d: %w", f+1, err)
 		}
-		if err := m.Bind(d.Schema); err != nil {
+		b, err := m.Bind(d.Schema)
+		if err != nil {
 			return nil, err
 		}
 		for _, i := range test {
 			buf = d.Row(i, buf)
-			scores[i] = m.Score(buf)
+			scores[i] = b.Score(buf)
 		}
 	}
 	return scores, nil

@@ -124,7 +124,7 @@ func TestGroupFoldsNeverSplitACapture(t *testing.T) {
 	}
 }
 
-func fit(t *testing.T, approach string) *model.Model {
+func fit(t *testing.T, approach string) *model.Bound {
 	t.Helper()
 	cfg := train.DefaultConfig
 	cfg.Approach = approach
@@ -134,10 +134,11 @@ func fit(t *testing.T, approach string) *model.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Bind(schema); err != nil {
+	b, err := m.Bind(schema)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return b
 }
 
 // Training on the fixture reaches exact predictions: every flow on the right
@@ -165,14 +166,15 @@ func TestRoundTrip(t *testing.T) {
 	for _, a := range []string{train.ApproachGBDT, train.ApproachLogReg, train.ApproachBlend} {
 		m := fit(t, a)
 		var buf bytes.Buffer
-		if err := m.Save(&buf); err != nil {
+		if err := m.Model.Save(&buf); err != nil {
 			t.Fatal(err)
 		}
-		m2, err := model.Load(bytes.NewReader(buf.Bytes()))
+		loaded, err := model.Load(bytes.NewReader(buf.Bytes()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := m2.Bind(schema); err != nil {
+		m2, err := loaded.Bind(schema)
+		if err != nil {
 			t.Fatal(err)
 		}
 		d := fixture()
@@ -187,13 +189,13 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestRejects(t *testing.T) {
-	m := fit(t, train.ApproachGBDT)
+	m := fit(t, train.ApproachGBDT).Model
 	var buf bytes.Buffer
 	m.Save(&buf)
 	good := buf.String()
 
 	other, _ := feature.NewSchema(4)
-	err := m.Bind(other)
+	_, err := m.Bind(other)
 	var se *model.SchemaError
 	if !errors.As(err, &se) || !strings.Contains(err.Error(), "--early 2") {
 		t.Errorf("other schema: %v", err)

@@ -99,14 +99,5 @@ func (w *Writer) Close() error {
 	if w.err == nil && !w.header {
 		w.writeHeader()
 	}
-	if w.err == nil {
-		w.err = w.w.Flush()
-	}
-	if w.c != nil {
-		if err := w.c.Close(); err != nil && w.err == nil {
-			w.err = err
-		}
-		w.c = nil
-	}
-	return w.err
+	return closeBuffered(w.w, &w.c, &w.err)
 }

@@ -62,7 +62,6 @@ type Writer struct {
 	buf      []byte
 	stats    struct{ written, delivered, dropped, failed atomic.Int64 }
 	firstErr atomic.Value // string: the first delivery error
-	err      error
 }
 
 // NewWriter connects lazily: it does not wait for a broker.
@@ -110,6 +109,10 @@ func (w *Writer) Stats() Stats {
 	return Stats{Written: w.stats.written.Load(), Delivered: w.stats.delivered.Load(),
 		Dropped: w.stats.dropped.Load(), Failed: w.stats.failed.Load()}
 }
+
+// Lost is the number of records lost so far: dropped on a full buffer or
+// not delivered (meter.Lossy).
+func (w *Writer) Lost() int64 { return w.stats.dropped.Load() + w.stats.failed.Load() }
 
 // Close waits up to FlushTimeout for the buffered records, then closes the
 // client; records still unsent count as failed. It returns an error naming

@@ -41,7 +41,7 @@ func kindOf(c feature.Column) kind {
 
 // Writer writes records as Parquet rows. Not safe for concurrent use.
 type Writer struct {
-	w     *pq.Writer
+	w     *pq.GenericWriter[any]
 	c     io.Closer
 	cols  []feature.Column
 	kinds []kind
@@ -81,7 +81,7 @@ func NewWriter(w io.Writer, cols []feature.Column) *Writer {
 		leaf, _ := schema.Lookup(n)
 		pw.index = append(pw.index, leaf.ColumnIndex)
 	}
-	pw.w = pq.NewWriter(w, schema, pq.Compression(&pq.Zstd))
+	pw.w = pq.NewGenericWriter[any](w, schema, pq.Compression(&pq.Zstd))
 	if c, ok := w.(io.Closer); ok {
 		pw.c = c
 	}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/flowmeter/flowmeter/capture"
+	"github.com/flowmeter/flowmeter/feature"
+	"github.com/flowmeter/flowmeter/label"
+	"github.com/flowmeter/flowmeter/meter"
+	"github.com/flowmeter/flowmeter/metrics"
+	"github.com/flowmeter/flowmeter/model"
+	"github.com/flowmeter/flowmeter/sink"
+)
+
+// metering is the wiring every metering command shares: the inputs, the
+// schema, the labelling rules and the meter's configuration.
+type metering struct {
+	paths, skipped []string
+	schema         *feature.Schema
+	rules          *label.Rules // nil without --labels
+	cfg            meter.Config
+	run            *runFlags
+}
+
+// newMetering checks the flag groups and builds the meter's configuration
+// for schema s.
+func newMetering(s *feature.Schema, ff *flowFlags, rf *runFlags, lf *labelFlags, stderr io.Writer) (*metering, error) {
+	fc, cc, err := ff.config()
+	if err != nil {
+		return nil, err
+	}
+	pw, err := rf.progressWriter(stderr)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := lf.load()
+	if err != nil {
+		return nil, err
+	}
+	r := &metering{schema: s, rules: rules, run: rf,
+		cfg: meter.Config{Flow: fc, Context: cc, Schema: s, Progress: pw, Workers: rf.workers}}
+	if rules != nil {
+		r.cfg.Decorate = append(r.cfg.Decorate, rules.Label)
+	}
+	return r, nil
+}
+
+// inputs expands the command's inputs (files, directories, - for stdin).
+func (r *metering) inputs(cmd string, args []string) error {
+	if len(args) == 0 {
+		return usagef("%s: no input (give capture files, directories or -)", cmd)
+	}
+	paths, skipped, err := capture.Expand(args)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return fmt.Errorf("no capture files in %s", strings.Join(args, " "))
+	}
+	r.paths, r.skipped = paths, skipped
+	return nil
+}
+
+// classify makes the meter score every record with cl (after labelling).
+func (r *metering) classify(cl *model.Classifier) {
+	r.cfg.Decorate = append(r.cfg.Decorate, cl.Classify)
+}
+
+// openSinks opens every -o target (stdout CSV when there is none).
+func openSinks(targets []string, cols []feature.Column, stdout io.Writer) ([]meter.Sink, error) {
+	if len(targets) == 0 {
+		targets = []string{"-"}
+	}
+	var sinks []meter.Sink
+	for _, t := range targets {
+		s, err := sink.Open(t, cols, stdout)
+		if err != nil {
+			meter.CloseSinks(sinks)
+			if errors.Is(err, sink.ErrTarget) {
+				return nil, usagef("-o %s: %v", t, err)
+			}
+			return nil, err
+		}
+		sinks = append(sinks, s)
+	}
+	return sinks, nil
+}
+
+// startMetrics serves Prometheus metrics on addr when it is set. The
+// returned tick goes in meter.Config.OnTick; extra (may be nil) supplies
+// the counters kept outside the meter.
+func startMetrics(addr string, stderr io.Writer, extra func() metrics.Extra) (tick func(meter.Stats, int), stop func(), err error) {
+	if addr == "" {
+		return nil, func() {}, nil
+	}
+	bound, tick, stop, err := metrics.Start(addr, extra)
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(stderr, "flowmeter: metrics on http://%s/metrics\n", bound)
+	return tick, stop, nil
+}
+
+// after is what an offline run reports and closes besides its sinks.
+type after struct {
+	classifier *model.Classifier    // its verdict counts go in the summary
+	packets    *meter.PacketOutputs // closed after the sinks, reported in the summary
+}
+
+func (a after) extra(sinks []meter.Sink) func() metrics.Extra {
+	return func() metrics.Extra {
+		e := metrics.Extra{OutputLost: meter.OutputLost(sinks)}
+		if a.classifier != nil {
+			e.Verdicts = a.classifier.Counts()
+		}
+		return e
+	}
+}
+
+// execute meters the inputs into the sinks, closes them and prints the
+// summary.
+func (r *metering) execute(ctx context.Context, sinks []meter.Sink, a after, stderr io.Writer) error {
+	tick, stop, err := startMetrics(r.run.metrics, stderr, a.extra(sinks))
+	if err != nil {
+		meter.CloseSinks(sinks)
+		return err
+	}
+	defer stop()
+	r.cfg.OnTick, r.cfg.Packets = tick, a.packets
+	m := meter.New(r.cfg, sinks...)
+	start := time.Now()
+	runErr := m.RunFiles(ctx, r.paths)
+	closeErr := meter.CloseSinks(sinks)
+	if a.packets != nil {
+		closeErr = errors.Join(closeErr, a.packets.Close())
+	}
+	if !r.run.quiet {
+		meter.WriteSummary(stderr, m.Stats(), time.Since(start), r.skipped)
+		if a.classifier != nil {
+			fmt.Fprintf(stderr, "  %s\n", a.classifier.Summary())
+		}
+		if a.packets != nil {
+			a.packets.Report(stderr)
+		}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	return closeErr
+}

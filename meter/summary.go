@@ -1,0 +1,83 @@
+package meter
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/flowmeter/flowmeter/flow"
+	"github.com/flowmeter/flowmeter/packet"
+)
+
+// WriteSummary writes the end-of-run summary: packets read, decoded and
+// skipped by reason, fragments, flows written by end reason and the most
+// open at once; skippedFiles are inputs found in directories that are not
+// captures. Read errors are not in it: the run returns them.
+func WriteSummary(w io.Writer, st *Stats, elapsed time.Duration, skippedFiles []string) {
+	source := fmt.Sprintf("%d files", st.Files)
+	if st.Files == 0 {
+		source = "live capture"
+	}
+	fmt.Fprintf(w, "flowmeter: %s, %d packets (%d bytes) in %.2fs (%.0f packets/s)\n",
+		source, st.Packets, st.Bytes, elapsed.Seconds(), float64(st.Packets)/max(elapsed.Seconds(), 1e-9))
+	fmt.Fprintf(w, "  decoded %d, skipped %d", st.Decoded, st.SkippedTotal())
+	var parts []string
+	for r, n := range st.Skipped {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", packet.Reason(r), n))
+		}
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
+	}
+	fmt.Fprintln(w)
+	if st.FragAttributed+st.FragUnattributed > 0 {
+		fmt.Fprintf(w, "  fragments: %d attributed to their flow, %d without their first fragment\n", st.FragAttributed, st.FragUnattributed)
+	}
+	parts = parts[:0]
+	for r, n := range st.ByEnd {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", flow.EndReason(r), n))
+		}
+	}
+	byEnd := ""
+	if len(parts) > 0 {
+		byEnd = " (" + strings.Join(parts, ", ") + ")"
+	}
+	fmt.Fprintf(w, "  flows written %d%s, at most %d open at once\n", st.Flows, byEnd, st.MaxActive)
+	if st.EarlyRecords > 0 {
+		fmt.Fprintf(w, "  early verdicts written: %d\n", st.EarlyRecords)
+	}
+	if len(skippedFiles) > 0 {
+		fmt.Fprintf(w, "  %d files in the input directories are not captures and were skipped\n", len(skippedFiles))
+	}
+}
+
+// Lossy is a sink that may lose records without failing (Kafka: a full
+// buffer, an undelivered batch).
+type Lossy interface {
+	Lost() int64 // records lost so far
+}
+
+// OutputLost sums the records the lossy sinks lost so far.
+func OutputLost(sinks []Sink) int64 {
+	var n int64
+	for _, s := range sinks {
+		if l, ok := s.(Lossy); ok {
+			n += l.Lost()
+		}
+	}
+	return n
+}
+
+// CloseSinks closes every sink and returns the first error.
+func CloseSinks(sinks []Sink) error {
+	var first error
+	for _, s := range sinks {
+		if err := s.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

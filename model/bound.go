@@ -1,0 +1,119 @@
+package model
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/flowmeter/flowmeter/feature"
+)
+
+// Bound is a model tied to the schema of the records it scores. Binding
+// leaves the Model untouched, so one loaded model may be bound to several
+// schemas. A Bound is safe for concurrent use.
+type Bound struct {
+	Model *Model
+	alg   Algorithm
+	idx   []int // position of each input in a record's Values
+}
+
+// Bind ties the model to the schema of the records it will score, and fails
+// with a *SchemaError unless it is the schema the model was trained on.
+func (m *Model) Bind(s *feature.Schema) (*Bound, error) {
+	if s.Hash() != m.SchemaHash {
+		detail := ""
+		if s.EarlyN != m.Early {
+			detail = fmt.Sprintf(" (the model uses --early %d, the data %d)", m.Early, s.EarlyN)
+		}
+		return nil, &SchemaError{Want: m.SchemaHash, Got: s.Hash(), Detail: detail}
+	}
+	alg, err := m.algorithm()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	b := &Bound{Model: m, alg: alg, idx: make([]int, len(m.Inputs))}
+	for i, n := range m.Inputs {
+		b.idx[i] = s.Index(n)
+	}
+	return b, nil
+}
+
+// FeatureSchema returns the feature schema the model was trained on.
+func (m *Model) FeatureSchema() (*feature.Schema, error) {
+	s, err := feature.NewSchema(m.Early)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := m.Bind(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Score returns the probability that the flow with these feature values (a
+// record's Values, in the bound schema's order) is malicious.
+func (b *Bound) Score(values []float64) float64 { return b.alg.Score(values, b.idx) }
+
+// Verdict names.
+const (
+	VerdictMalicious = "malicious"
+	VerdictBenign    = "benign"
+)
+
+// Verdict returns the verdict for a score at threshold t.
+func Verdict(score, t float64) string {
+	if score >= t {
+		return VerdictMalicious
+	}
+	return VerdictBenign
+}
+
+// Classifier is what classify and live apply to every flow record: a bound
+// model, the threshold of its verdicts and the early-flow window the
+// records must be metered with. It counts its verdicts; it is safe for
+// concurrent use.
+type Classifier struct {
+	Model     *Bound
+	Threshold float64
+	Early     int // the model's early-flow window (feature.NewSchema)
+
+	malicious, benign atomic.Int64
+}
+
+// NewClassifier binds m to the schema of its own early-flow window and
+// flags at threshold, or at the model's own threshold when threshold < 0.
+// It returns the classifier and that schema.
+func NewClassifier(m *Model, threshold float64) (*Classifier, *feature.Schema, error) {
+	s, err := feature.NewSchema(m.Early)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := m.Bind(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	if threshold < 0 {
+		threshold = m.Threshold
+	}
+	return &Classifier{Model: b, Threshold: threshold, Early: m.Early}, s, nil
+}
+
+// Classify scores r and gives its verdict.
+func (c *Classifier) Classify(r *feature.Record) {
+	r.Score = c.Model.Score(r.Values)
+	r.Verdict = Verdict(r.Score, c.Threshold)
+	if r.Verdict == VerdictMalicious {
+		c.malicious.Add(1)
+	} else {
+		c.benign.Add(1)
+	}
+}
+
+// Counts returns the verdicts given so far, by verdict name.
+func (c *Classifier) Counts() map[string]int64 {
+	return map[string]int64{VerdictMalicious: c.malicious.Load(), VerdictBenign: c.benign.Load()}
+}
+
+// Summary is the line the commands print after a run.
+func (c *Classifier) Summary() string {
+	return fmt.Sprintf("verdicts (threshold %.4g): %d malicious, %d benign", c.Threshold, c.malicious.Load(), c.benign.Load())
+}

@@ -1,0 +1,150 @@
+package train
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/flowmeter/flowmeter/model"
+)
+
+// Groups is the number of capture groups (captures or sources) in d.
+func (d *Dataset) Groups() int {
+	seen := map[string]bool{}
+	for _, g := range d.Group {
+		seen[g] = true
+	}
+	return len(seen)
+}
+
+// Score scores every flow of d with b.
+func Score(b *model.Bound, d *Dataset) []float64 {
+	scores := make([]float64, d.Len())
+	row := make([]float64, 0, d.Schema.Len())
+	for i := range scores {
+		row = d.Row(i, row)
+		scores[i] = b.Score(row)
+	}
+	return scores
+}
+
+// Under reports the groups (captures or directories) at or under one of
+// paths; nil when there are none.
+func Under(paths []string) func(group string) bool {
+	if len(paths) == 0 {
+		return nil
+	}
+	var ps []string
+	for _, p := range paths {
+		ps = append(ps, filepath.Clean(p))
+	}
+	return func(g string) bool {
+		g = filepath.Clean(g)
+		for _, p := range ps {
+			if g == p || strings.HasPrefix(g, p+string(filepath.Separator)) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// heldOut returns the out-of-fold scores, truths and categories of the
+// flows some fold held out (not those of train-only groups).
+func heldOut(d *Dataset, fold map[string]int, oof []float64) (scores []float64, y []bool, cat []string) {
+	for _, i := range HeldOut(d, fold) {
+		scores, y, cat = append(scores, oof[i]), append(y, d.Y[i]), append(cat, d.Cat[i])
+	}
+	return
+}
+
+// OutOfFold cross-validates cfg on d's groups (cfg.Folds folds; the groups
+// trainOnly reports are in every training fold and never scored), chooses
+// the threshold that flags cfg.TargetFPR of the held-out benign flows, and
+// returns the held-out metrics at that threshold.
+func OutOfFold(d *Dataset, cfg Config, trainOnly func(string) bool) (*model.Metrics, error) {
+	fold := GroupFolds(d, cfg.Folds, cfg.Seed, trainOnly)
+	oof, err := CrossValidate(d, cfg, fold)
+	if err != nil {
+		return nil, err
+	}
+	scores, y, cat := heldOut(d, fold, oof)
+	m := model.Evaluate(scores, y, cat, model.ThresholdAtFPR(scores, y, cfg.TargetFPR))
+	return &m, nil
+}
+
+// Compare cross-validates every approach on the same folds (5 unless
+// cfg.Folds says more) and writes a Markdown table to w; group names the
+// grouping for the title.
+func Compare(d *Dataset, cfg Config, group string, trainOnly func(string) bool, w io.Writer) error {
+	folds := cfg.Folds
+	if folds < 2 {
+		folds = 5
+	}
+	fold := GroupFolds(d, folds, cfg.Seed, trainOnly)
+	fmt.Fprintf(w, "\n%d-fold cross-validation grouped by %s, same folds for every approach; threshold chosen out of fold at %.1f %% FPR\n\n", folds, group, 100*cfg.TargetFPR)
+	fmt.Fprintf(w, "| approach | inputs | precision | recall | F1 | FPR | ROC AUC | PR AUC | recall at 1 %% FPR |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, a := range []string{ApproachSeed, ApproachLogReg, ApproachGBDT, ApproachBlend} {
+		c := cfg
+		c.Approach, c.Folds = a, folds
+		oof, err := CrossValidate(d, c, fold)
+		if err != nil {
+			return err
+		}
+		scores, y, _ := heldOut(d, fold, oof)
+		m := model.Evaluate(scores, y, nil, model.ThresholdAtFPR(scores, y, cfg.TargetFPR))
+		fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.3f | %.4f | %.3f | %.3f | %.3f |\n", a, len(Inputs(d.Schema, a, c.Exclude)),
+			m.Precision, m.Recall, m.F1, m.FPR, m.ROCAUC, m.PRAUC, m.RecallAt1FPR)
+	}
+	return nil
+}
+
+// Importance is one input's share of a model's importance.
+type Importance struct {
+	Name  string
+	Share float64
+}
+
+// SortImportance lists importances, largest first (then by name).
+func SortImportance(m map[string]float64) []Importance {
+	var out []Importance
+	for k, v := range m {
+		out = append(out, Importance{k, v})
+	}
+	sortImportance(out)
+	return out
+}
+
+func sortImportance(s []Importance) {
+	sort.Slice(s, func(i, j int) bool {
+		if s[i].Share != s[j].Share {
+			return s[i].Share > s[j].Share
+		}
+		return s[i].Name < s[j].Name
+	})
+}
+
+// TopImportance normalises importances (one per input name) to sum 1 and
+// keeps the n largest.
+func TopImportance(names []string, imp []float64, n int) map[string]float64 {
+	var total float64
+	for _, v := range imp {
+		total += v
+	}
+	all := make([]Importance, len(names))
+	for i, name := range names {
+		v := 0.0
+		if total > 0 {
+			v = imp[i] / total
+		}
+		all[i] = Importance{name, v}
+	}
+	sortImportance(all)
+	out := map[string]float64{}
+	for _, e := range all[:min(n, len(all))] {
+		out[e.Name] = e.Share
+	}
+	return out
+}
