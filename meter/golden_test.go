@@ -110,30 +110,30 @@ func TestGolden(t *testing.T) {
 
 func firstDiff(got, want []byte) string {
 	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := 0; i < len(g) || i < len(w); i++ {
-		var a, b string
-		if i < len(g) {
-			a = g[i]
+	i := firstDifferent(g, w)
+	if i < 0 {
+		return ""
+	}
+	// show the first differing field, not two whole 150-column rows
+	fa, fb := strings.Split(elem(g, i), ","), strings.Split(elem(w, i), ",")
+	j := firstDifferent(fa, fb)
+	return fmt.Sprintf("line %d, field %d: got %.80q, want %.80q", i+1, j+1, elem(fa, j), elem(fb, j))
+}
+
+// firstDifferent is the first index where a and b differ (a missing element
+// is ""), or -1.
+func firstDifferent(a, b []string) int {
+	for i := 0; i < len(a) || i < len(b); i++ {
+		if elem(a, i) != elem(b, i) {
+			return i
 		}
-		if i < len(w) {
-			b = w[i]
-		}
-		if a != b {
-			// show the first differing field, not two whole 150-column rows
-			fa, fb := strings.Split(a, ","), strings.Split(b, ",")
-			for j := 0; j < len(fa) || j < len(fb); j++ {
-				var x, y string
-				if j < len(fa) {
-					x = fa[j]
-				}
-				if j < len(fb) {
-					y = fb[j]
-				}
-				if x != y {
-					return fmt.Sprintf("line %d, field %d: got %.80q, want %.80q", i+1, j+1, x, y)
-				}
-			}
-		}
+	}
+	return -1
+}
+
+func elem(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
 	}
 	return ""
 }

@@ -255,32 +255,48 @@ func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error 
 	if m.cfg.Workers > 1 && m.cfg.Shared == nil {
 		return startSharded(m, m.cfg.Workers).run(ctx, src)
 	}
-	var meta packet.Meta
-	var rerr error
-	for n := 0; ; n++ {
-		data, info, err := src.ReadPacket()
-		if err == io.EOF {
-			break
+	n := 0
+	rerr := readFrames(ctx, src, func(meta *packet.Meta, data []byte, info capture.Info) bool {
+		m.Packet(meta, data, info)
+		n++
+		return (n-1)&0xFFFF == 0
+	}, func() bool {
+		if m.err != nil {
+			return true
 		}
-		if err != nil {
-			rerr = err
-			break
-		}
-		meta.Time = info.Time
-		m.Packet(&meta, data, info)
-		if n&0xFFFF == 0 {
-			if m.err != nil {
-				break
-			}
-			if ctx.Err() != nil {
-				rerr = ctx.Err()
-				break
-			}
-			m.progress()
-		}
-	}
+		m.progress()
+		return false
+	})
 	m.Flush(endOfInput(rerr))
 	return rerr
+}
+
+// readFrames reads src to its end and hands each frame to frame, with
+// meta.Time set. After a frame for which frame reports a checkpoint, the
+// read stops when stop says so or ctx is done. It returns the read error,
+// ctx's error when it was cancelled, or nil (the end of the input, or a
+// stop).
+func readFrames(ctx context.Context, src capture.Source, frame func(*packet.Meta, []byte, capture.Info) bool, stop func() bool) error {
+	var meta packet.Meta
+	for {
+		data, info, err := src.ReadPacket()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		meta.Time = info.Time
+		if !frame(&meta, data, info) {
+			continue
+		}
+		if stop() {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
 }
 
 // endOfInput is the end reason of the flows still open when reading an

@@ -2,7 +2,6 @@ package meter
 
 import (
 	"context"
-	"io"
 	"iter"
 	"net/netip"
 	"slices"
@@ -159,35 +158,24 @@ func startSharded(m *Meter, n int) *sharded {
 // run reads frames from src to its end (or ctx's), like Meter.Run.
 func (s *sharded) run(ctx context.Context, src capture.Source) error {
 	m := s.m
-	var meta packet.Meta
-	var rerr error
 	b := s.next(0)
 	var index int64
-	for {
-		data, info, err := src.ReadPacket()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			rerr = err
-			break
-		}
-		meta.Time = info.Time
-		s.frame(b, &meta, data, info)
+	rerr := readFrames(ctx, src, func(meta *packet.Meta, data []byte, info capture.Info) bool {
+		s.frame(b, meta, data, info)
 		index++
-		if b.n == shardBatchFrames {
-			s.send(b)
-			b = s.next(index)
-			if s.failed.Load() {
-				break
-			}
-			if ctx.Err() != nil {
-				rerr = ctx.Err()
-				break
-			}
-			s.progress()
+		if b.n < shardBatchFrames {
+			return false
 		}
-	}
+		s.send(b)
+		b = s.next(index)
+		return true
+	}, func() bool {
+		if s.failed.Load() {
+			return true
+		}
+		s.progress()
+		return false
+	})
 	reason := endOfInput(rerr)
 	for _, w := range s.workers {
 		w.reason = reason

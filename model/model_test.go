@@ -1,7 +1,10 @@
 package model_test
 
 import (
+	"bytes"
 	"math"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/flowmeter/flowmeter/feature"
@@ -49,5 +52,59 @@ func TestDefaultModelBinds(t *testing.T) {
 		if in == "fwd_init_win" || in == "bwd_init_win" {
 			t.Errorf("default model reads the site feature %s", in)
 		}
+	}
+}
+
+// Binding returns a new bound model and leaves the loaded one untouched:
+// one model may be bound to several schemas, from several goroutines.
+func TestBindLeavesModelUntouched(t *testing.T) {
+	m, err := model.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after bytes.Buffer
+	m.Save(&before)
+	s, _ := feature.NewSchema(m.Early)
+	other, _ := feature.NewSchema(m.Early + 1)
+	var wg sync.WaitGroup
+	bound := make([]*model.Bound, 8)
+	for i := range bound {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bound[i], _ = m.Bind(s)
+			if _, err := m.Bind(other); err == nil {
+				t.Error("bound to a schema the model was not trained on")
+			}
+		}()
+	}
+	wg.Wait()
+	m.Save(&after)
+	if !bytes.Equal(before.Bytes(), after.Bytes()) {
+		t.Error("Bind changed the model")
+	}
+	values := make([]float64, s.Len())
+	for i := range values {
+		values[i] = float64(i % 7)
+	}
+	for _, b := range bound {
+		if b == nil || b.Model != m || b.Score(values) != bound[0].Score(values) {
+			t.Fatal("bound models differ")
+		}
+	}
+	if d := m.Describe(); !strings.Contains(d, "trees") || !strings.Contains(d, "logistic regression") {
+		t.Errorf("Describe() = %q", d)
+	}
+}
+
+// Every algorithm a model file may name is in the one table; a name that
+// is not is refused when the file is loaded.
+func TestUnknownAlgorithmRefused(t *testing.T) {
+	m, _ := model.Default()
+	var buf bytes.Buffer
+	m.Save(&buf)
+	text := strings.Replace(buf.String(), `"algorithm": "blend"`, `"algorithm": "forest"`, 1)
+	if _, err := model.Load(strings.NewReader(text)); err == nil || !strings.Contains(err.Error(), `unknown algorithm "forest"`) {
+		t.Errorf("Load = %v", err)
 	}
 }

@@ -113,14 +113,26 @@ type scored struct {
 	scores []float64
 }
 
+// scoreFlags are the flags of the commands that score labelled flows
+// with a model (evaluate, report).
+type scoreFlags struct {
+	data  dataFlags
+	model modelFlags
+}
+
+func (f *scoreFlags) register(fs *flag.FlagSet, cap int) {
+	f.data.register(fs, cap)
+	f.model.register(fs)
+}
+
 // score loads the model, the labelled flows in its schema, and scores
 // every flow.
-func score(ctx context.Context, fs *flag.FlagSet, mf *modelFlags, df *dataFlags, stderr io.Writer) (*scored, error) {
-	m, err := mf.load()
+func (f *scoreFlags) score(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*scored, error) {
+	m, err := f.model.load()
 	if err != nil {
 		return nil, err
 	}
-	d, err := df.load(ctx, fs, m.Early, m.Early, stderr)
+	d, err := f.data.load(ctx, fs, m.Early, m.Early, stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -133,20 +145,18 @@ func score(ctx context.Context, fs *flag.FlagSet, mf *modelFlags, df *dataFlags,
 
 func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("evaluate [flags] LABELLED.csv... | --labels RULES CAPTURES...", "Measures a model on labelled flows: confusion matrix, precision, recall, F1, FPR, AUCs, per category.", stderr)
-	var df dataFlags
-	var mf modelFlags
-	df.register(fs, 0)
-	mf.register(fs)
+	var f scoreFlags
+	f.register(fs, 0)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	sc, err := score(ctx, fs, &mf, &df, stderr)
+	sc, err := f.score(ctx, fs, stderr)
 	if err != nil {
 		return err
 	}
 	t := sc.model.Threshold
-	if mf.threshold >= 0 {
-		t = mf.threshold
+	if f.model.threshold >= 0 {
+		t = f.model.threshold
 	}
 	benign, mal := sc.data.Counts()
 	fmt.Fprintf(stdout, "%d labelled flows (%d benign, %d malicious) from %d captures; model %s\n", sc.data.Len(), benign, mal, sc.data.Groups(), sc.model.Algorithm)

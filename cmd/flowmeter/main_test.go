@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	stdcsv "encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -258,5 +259,33 @@ func TestKafkaAndParquetOutputs(t *testing.T) {
 	}
 	if _, _, err := runCmd(t, "extract", "-o", "kafka://nohost", filepath.Join(fixtures, "tcp_sessions.pcap")); !errors.Is(err, errUsage) {
 		t.Errorf("bad kafka URL: %v", err)
+	}
+}
+
+// The per-packet verdicts of a capture whose name holds a quote and a comma
+// are still CSV (they were written with Go string quoting once).
+func TestPacketVerdictsCSV(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(fixtures, "sample.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(dir, `we"ird,name.pcap`)
+	os.WriteFile(name, b, 0o644)
+	pk := filepath.Join(dir, "packets.csv")
+	if _, errOut, err := runCmd(t, "classify", "-q", "-o", filepath.Join(dir, "flows.csv"), "--packets", pk, name); err != nil {
+		t.Fatal(err, errOut)
+	}
+	f, err := os.Open(pk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := stdcsv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("per-packet verdicts are not CSV: %v", err)
+	}
+	if len(rows) != 1404 || rows[1][0] != name || rows[1403][1] != "1403" {
+		t.Errorf("%d rows, first %q", len(rows), rows[1])
 	}
 }

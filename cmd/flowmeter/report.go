@@ -11,10 +11,8 @@ import (
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report -o DIR [flags] LABELLED.csv... | --labels RULES CAPTURES...", "Writes DIR/index.html: a model's curves, confusion matrix, importances and feature distributions on labelled flows.", stderr)
-	var df dataFlags
-	var mf modelFlags
-	df.register(fs, 2000)
-	mf.register(fs)
+	var f scoreFlags
+	f.register(fs, 2000)
 	out := fs.String("o", "", "write the report to `DIR`/index.html (required)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -22,7 +20,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *out == "" {
 		return usagef("report: give the folder to write with -o DIR")
 	}
-	sc, err := score(ctx, fs, &mf, &df, stderr)
+	sc, err := f.score(ctx, fs, stderr)
 	if err != nil {
 		return err
 	}
