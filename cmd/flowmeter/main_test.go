@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"github.com/flowmeter/flowmeter/capture"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -287,5 +288,37 @@ func TestPacketVerdictsCSV(t *testing.T) {
 	}
 	if len(rows) != 1404 || rows[1][0] != name || rows[1403][1] != "1403" {
 		t.Errorf("%d rows, first %q", len(rows), rows[1])
+	}
+}
+
+// Each command takes only the flags it uses: another command's flag is a
+// usage error, with a message (exit status 2), not silently ignored.
+func TestFlagsOfOtherCommands(t *testing.T) {
+	sample := filepath.Join(fixtures, "sample.pcap")
+	for _, args := range [][]string{
+		{"train", "-o", "m.json", "--columns", "cic2017", "x.csv"},
+		{"train", "-o", "m.json", "--metrics", ":0", "--model", "m.json", "x.csv"},
+		{"evaluate", "--columns", "seed", "x.csv"},
+		{"report", "-o", "dir", "--early", "4", "x.csv"},
+		{"classify", "--early", "4", sample},
+		{"classify", "--filter", "tcp", sample},
+		{"classify", "--early-verdict", "4", sample},
+		{"live", "-i", "lo", "--packets", "p.csv"},
+		{"live", "-i", "lo", sample},
+		{"live", sample},
+		{"extract", "--model", "m.json", sample},
+		{"extract", "--threshold", "0.5", sample},
+		{"features", "-o", "x"},
+		{"import-xgboost", "--columns", "seed", "-o", "m.json", "x.json"},
+	} {
+		var stderr bytes.Buffer
+		err := run(context.Background(), args, io.Discard, &stderr)
+		if !errors.Is(err, errUsage) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+			continue
+		}
+		if code := exitCode(err, &stderr); code != 2 || strings.TrimSpace(stderr.String()) == "" {
+			t.Errorf("%v: exit %d, message %q", args, code, stderr.String())
+		}
 	}
 }
