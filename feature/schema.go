@@ -243,6 +243,11 @@ func NewSchema(earlyN int) (*Schema, error) {
 			}},
 		)
 	}
+	s.buildIndex()
+	return s, nil
+}
+
+func (s *Schema) buildIndex() {
 	s.index = make(map[string]int, len(s.Features))
 	for i, f := range s.Features {
 		if _, dup := s.index[f.Name]; dup {
@@ -250,7 +255,23 @@ func NewSchema(earlyN int) (*Schema, error) {
 		}
 		s.index[f.Name] = i
 	}
-	return s, nil
+}
+
+// Without returns a copy of s without the named features: the schema as
+// it was before they were added, or an ablation.
+func (s *Schema) Without(names ...string) *Schema {
+	drop := map[string]bool{}
+	for _, n := range names {
+		drop[n] = true
+	}
+	w := &Schema{EarlyN: s.EarlyN}
+	for _, f := range s.Features {
+		if !drop[f.Name] {
+			w.Features = append(w.Features, f)
+		}
+	}
+	w.buildIndex()
+	return w
 }
 
 // Len is the number of features.
@@ -276,6 +297,28 @@ func (s *Schema) Index(name string) int {
 // Hash identifies the schema: a SHA-256 over the names in order. A model
 // records the hash of the schema it was trained on.
 func (s *Schema) Hash() string { return HashNames(s.Names()) }
+
+// Meaning fingerprints what the feature at position i is: a hash of its
+// name, unit and formula, the definition docs/features.md documents. A
+// model records the meaning of each input it reads and refuses data where
+// one has changed: change a formula's text only when what it computes
+// changes.
+func (s *Schema) Meaning(i int) string {
+	f := &s.Features[i]
+	return HashNames([]string{f.Name, f.Unit, f.Formula})[:16]
+}
+
+// Meanings returns the meanings of the named features ("" for a name not
+// in the schema).
+func (s *Schema) Meanings(names []string) []string {
+	out := make([]string, len(names))
+	for k, n := range names {
+		if i := s.Index(n); i >= 0 {
+			out[k] = s.Meaning(i)
+		}
+	}
+	return out
+}
 
 // HashNames is Hash for a list of names.
 func HashNames(names []string) string {

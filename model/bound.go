@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/flowmeter/flowmeter/feature"
@@ -16,10 +17,15 @@ type Bound struct {
 	idx   []int // position of each input in a record's Values
 }
 
-// Bind ties the model to the schema of the records it will score, and fails
-// with a *SchemaError unless it is the schema the model was trained on.
+// Bind ties the model to the schema of the records it will score. A model
+// that records its inputs' meanings binds to any schema that holds every
+// input with the same meaning, wherever it stands, so a column added to
+// flowmeter leaves existing models working; otherwise Bind fails with an
+// *InputError naming the inputs missing or changed. A model without them
+// (an older file) binds only to the very schema it was trained on, or
+// fails with a *SchemaError.
 func (m *Model) Bind(s *feature.Schema) (*Bound, error) {
-	if s.Hash() != m.SchemaHash {
+	if len(m.InputMeanings) == 0 && s.Hash() != m.SchemaHash {
 		detail := ""
 		if s.EarlyN != m.Early {
 			detail = fmt.Sprintf(" (the model uses --early %d, the data %d)", m.Early, s.EarlyN)
@@ -31,10 +37,45 @@ func (m *Model) Bind(s *feature.Schema) (*Bound, error) {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	b := &Bound{Model: m, alg: alg, idx: make([]int, len(m.Inputs))}
+	var ie InputError
 	for i, n := range m.Inputs {
-		b.idx[i] = s.Index(n)
+		j := s.Index(n)
+		switch {
+		case j < 0:
+			ie.Missing = append(ie.Missing, n)
+		case len(m.InputMeanings) > 0 && s.Meaning(j) != m.InputMeanings[i]:
+			ie.Changed = append(ie.Changed, n)
+		}
+		b.idx[i] = j
+	}
+	if len(ie.Missing)+len(ie.Changed) > 0 {
+		ie.Early, ie.DataEarly = m.Early, s.EarlyN
+		return nil, &ie
 	}
 	return b, nil
+}
+
+// InputError is returned by Bind when the data lacks inputs the model
+// reads, or has them with another meaning than in the model's training
+// data.
+type InputError struct {
+	Missing, Changed []string
+	Early, DataEarly int // the model's early-flow window and the data's
+}
+
+func (e *InputError) Error() string {
+	var parts []string
+	if len(e.Missing) > 0 {
+		parts = append(parts, "inputs missing from the data: "+strings.Join(e.Missing, ", "))
+	}
+	if len(e.Changed) > 0 {
+		parts = append(parts, "inputs whose meaning changed since the model was trained: "+strings.Join(e.Changed, ", "))
+	}
+	msg := "the model cannot read this data: " + strings.Join(parts, "; ")
+	if e.Early != e.DataEarly && len(e.Missing) > 0 {
+		msg += fmt.Sprintf(" (the model uses --early %d, the data %d)", e.Early, e.DataEarly)
+	}
+	return msg
 }
 
 // FeatureSchema returns the feature schema the model was trained on.

@@ -36,18 +36,23 @@ const (
 
 // Model is a trained binary classifier.
 type Model struct {
-	Format     string    `json:"format"`
-	Version    int       `json:"version"`
-	Algorithm  string    `json:"algorithm"`
-	Early      int       `json:"early"`       // early-flow window of the schema
-	SchemaHash string    `json:"schema_hash"` // feature.Schema.Hash of the training data
-	Schema     []string  `json:"schema"`      // its feature names, in order
-	Inputs     []string  `json:"inputs"`      // the features the model reads
-	Threshold  float64   `json:"threshold"`   // score ≥ threshold → malicious
-	LogReg     *Linear   `json:"logreg,omitempty"`
-	Trees      *Ensemble `json:"trees,omitempty"`
-	Params     Params    `json:"params,omitempty"`
-	Training   *Training `json:"training,omitempty"`
+	Format     string   `json:"format"`
+	Version    int      `json:"version"`
+	Algorithm  string   `json:"algorithm"`
+	Early      int      `json:"early"`       // early-flow window of the schema
+	SchemaHash string   `json:"schema_hash"` // feature.Schema.Hash of the training data
+	Schema     []string `json:"schema"`      // its feature names, in order
+	Inputs     []string `json:"inputs"`      // the features the model reads
+	// InputMeanings are the inputs' meanings (feature.Schema.Meaning) in
+	// the training data: the model binds to any schema that has every
+	// input with the same meaning. A file without them binds only to the
+	// very schema it was trained on.
+	InputMeanings []string  `json:"input_meanings,omitempty"`
+	Threshold     float64   `json:"threshold"` // score ≥ threshold → malicious
+	LogReg        *Linear   `json:"logreg,omitempty"`
+	Trees         *Ensemble `json:"trees,omitempty"`
+	Params        Params    `json:"params,omitempty"`
+	Training      *Training `json:"training,omitempty"`
 }
 
 // Params are the training parameters, for the record.
@@ -167,6 +172,9 @@ func (m *Model) check() error {
 		if !pos[n] {
 			return fmt.Errorf("input %q is not in the schema", n)
 		}
+	}
+	if len(m.InputMeanings) > 0 && len(m.InputMeanings) != len(m.Inputs) {
+		return fmt.Errorf("%d input meanings for %d inputs", len(m.InputMeanings), len(m.Inputs))
 	}
 	if !finite(m.Threshold) || m.Threshold < 0 || m.Threshold > 1 {
 		return fmt.Errorf("threshold %v outside [0, 1]", m.Threshold)

@@ -2,7 +2,9 @@ package model_test
 
 import (
 	"bytes"
+	"errors"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -65,7 +67,7 @@ func TestBindLeavesModelUntouched(t *testing.T) {
 	var before, after bytes.Buffer
 	m.Save(&before)
 	s, _ := feature.NewSchema(m.Early)
-	other, _ := feature.NewSchema(m.Early + 1)
+	other := s.Without(m.Inputs[0])
 	var wg sync.WaitGroup
 	bound := make([]*model.Bound, 8)
 	for i := range bound {
@@ -74,7 +76,7 @@ func TestBindLeavesModelUntouched(t *testing.T) {
 			defer wg.Done()
 			bound[i], _ = m.Bind(s)
 			if _, err := m.Bind(other); err == nil {
-				t.Error("bound to a schema the model was not trained on")
+				t.Error("bound to a schema without one of its inputs")
 			}
 		}()
 	}
@@ -106,5 +108,80 @@ func TestUnknownAlgorithmRefused(t *testing.T) {
 	text := strings.Replace(buf.String(), `"algorithm": "blend"`, `"algorithm": "forest"`, 1)
 	if _, err := model.Load(strings.NewReader(text)); err == nil || !strings.Contains(err.Error(), `unknown algorithm "forest"`) {
 		t.Errorf("Load = %v", err)
+	}
+}
+
+// A model binds by the inputs it reads: columns added to flowmeter after it
+// was trained, wherever they stand, leave it loadable with the same scores;
+// an input that is missing or whose meaning changed is refused by name.
+func TestBindByInputs(t *testing.T) {
+	m, err := model.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _ := feature.NewSchema(m.Early + 1) // early_9_* added at the end
+	read := map[string]bool{}
+	for _, in := range m.Inputs {
+		read[in] = true
+	}
+	// the schema before some columns in the middle were added
+	var added []string
+	for _, n := range full.Names() {
+		if !read[n] && !strings.HasPrefix(n, "early_9_") {
+			added = append(added, n) // the site features fwd/bwd_init_win
+		}
+	}
+	if len(added) == 0 {
+		t.Fatal("the default model reads every column: pick others")
+	}
+	old := full.Without(append(added, "early_9_dir", "early_9_size", "early_9_gap_s")...)
+	bOld, err := m.Bind(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bFull, err := m.Bind(full)
+	if err != nil {
+		t.Fatalf("a schema with %d more columns: %v", len(added)+3, err)
+	}
+	vf, vo := make([]float64, full.Len()), make([]float64, old.Len())
+	for r := 0; r < 50; r++ {
+		for i, n := range full.Names() {
+			vf[i] = float64((i*7+r*13)%17) / 3
+			if j := old.Index(n); j >= 0 {
+				vo[j] = vf[i]
+			}
+		}
+		if a, b := bOld.Score(vo), bFull.Score(vf); a != b {
+			t.Fatalf("row %d: score %v on the old schema, %v with the added columns", r, a, b)
+		}
+	}
+	// an input gone, and one whose definition changed
+	gone := m.Inputs[3]
+	less := full.Without(gone)
+	changed := *less
+	changed.Features = append([]feature.Feature(nil), less.Features...)
+	k := less.Index(m.Inputs[0])
+	changed.Features[k].Formula += " (now per packet)"
+	_, err = m.Bind(&changed)
+	var ie *model.InputError
+	if !errors.As(err, &ie) || !slices.Equal(ie.Missing, []string{gone}) || !slices.Equal(ie.Changed, []string{m.Inputs[0]}) ||
+		!strings.Contains(err.Error(), gone) || !strings.Contains(err.Error(), m.Inputs[0]) {
+		t.Errorf("Bind = %v", err)
+	}
+}
+
+// A model file from before input meanings binds only to the very schema
+// it was trained on.
+func TestBindWithoutMeanings(t *testing.T) {
+	m, _ := model.Default()
+	m.InputMeanings = nil
+	s, _ := feature.NewSchema(m.Early)
+	if _, err := m.Bind(s); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := feature.NewSchema(m.Early + 1)
+	var se *model.SchemaError
+	if _, err := m.Bind(other); !errors.As(err, &se) {
+		t.Errorf("Bind = %v, want a SchemaError", err)
 	}
 }

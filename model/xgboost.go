@@ -92,7 +92,7 @@ func ImportXGBoost(r io.Reader, s *feature.Schema, threshold float64) (*Model, e
 		ens.Trees = append(ens.Trees, tr)
 	}
 	m := &Model{Format: Format, Version: Version, Algorithm: XGBoost, Early: s.EarlyN, SchemaHash: s.Hash(),
-		Schema: s.Names(), Inputs: l.FeatureNames, Threshold: threshold, Trees: ens,
+		Schema: s.Names(), Inputs: l.FeatureNames, InputMeanings: s.Meanings(l.FeatureNames), Threshold: threshold, Trees: ens,
 		Params: Params{"imported_from": "xgboost", "trees": len(ens.Trees)}}
 	if err := m.check(); err != nil {
 		return nil, fmt.Errorf("XGBoost model: %w", err)

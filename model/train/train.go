@@ -217,7 +217,8 @@ func Fit(d *Dataset, cfg Config) (*model.Model, []float64, error) {
 		return nil, nil, fmt.Errorf("training needs both classes: %d benign, %d malicious flows", benign, mal)
 	}
 	inputs := Inputs(d.Schema, cfg.Approach, cfg.Exclude)
-	m := &model.Model{Early: d.Schema.EarlyN, SchemaHash: d.Schema.Hash(), Schema: d.Schema.Names(), Inputs: inputs, Threshold: 0.5}
+	m := &model.Model{Early: d.Schema.EarlyN, SchemaHash: d.Schema.Hash(), Schema: d.Schema.Names(), Inputs: inputs,
+		InputMeanings: d.Schema.Meanings(inputs), Threshold: 0.5}
 	fit, ok := approaches[cfg.Approach]
 	if !ok {
 		return nil, nil, fmt.Errorf("unknown approach %q (gbdt, logreg, blend, seed)", cfg.Approach)

@@ -194,11 +194,13 @@ func TestRejects(t *testing.T) {
 	m.Save(&buf)
 	good := buf.String()
 
-	other, _ := feature.NewSchema(4)
-	_, err := m.Bind(other)
-	var se *model.SchemaError
-	if !errors.As(err, &se) || !strings.Contains(err.Error(), "--early 2") {
-		t.Errorf("other schema: %v", err)
+	if _, err := m.Bind(mustSchema(4)); err != nil {
+		t.Errorf("a schema with more early packets holds every input: %v", err)
+	}
+	_, err := m.Bind(mustSchema(1))
+	var ie *model.InputError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "early_2_size") || !strings.Contains(err.Error(), "--early 2") {
+		t.Errorf("a schema without the model's early_2_* inputs: %v", err)
 	}
 	cases := map[string]string{
 		"truncated":      good[:len(good)/2],
@@ -209,6 +211,7 @@ func TestRejects(t *testing.T) {
 		"bad hash":       strings.Replace(good, `"schema_hash": "`, `"schema_hash": "00`, 1),
 		"bad child":      strings.Replace(good, `"left": [`, `"left": [-5,`, 1),
 		"bad threshold":  strings.Replace(good, `"threshold": `, `"threshold": 7`, 1),
+		"bad meanings":   strings.Replace(good, `"input_meanings": [`, `"input_meanings": ["x",`, 1),
 	}
 	for name, text := range cases {
 		if _, err := model.Load(strings.NewReader(text)); err == nil {
@@ -232,4 +235,12 @@ func TestCrossValidate(t *testing.T) {
 	if m.ROCAUC < 0.95 || math.IsNaN(m.F1) {
 		t.Errorf("out-of-fold ROC AUC %v on a separable fixture", m.ROCAUC)
 	}
+}
+
+func mustSchema(early int) *feature.Schema {
+	s, err := feature.NewSchema(early)
+	if err != nil {
+		panic(err)
+	}
+	return s
 }
