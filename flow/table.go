@@ -18,10 +18,14 @@ const (
 	EndRST                       // a TCP reset
 	EndEOF                       // the input ended with the flow still open
 	EndShutdown                  // the meter was stopped (live capture)
-	Early                        // not an end: an early report after the first packets (live --early)
+	Early                        // not an end: an early report after the first packets (live --early-verdict)
+	EndEvicted                   // the table was full (Config.MaxFlows) and the flow made room for a new one
 )
 
-var endNames = [...]string{"open", "idle", "active", "fin", "rst", "eof", "shutdown", "early"}
+// NumEndReasons bounds the EndReason values.
+const NumEndReasons = int(EndEvicted) + 1
+
+var endNames = [...]string{"open", "idle", "active", "fin", "rst", "eof", "shutdown", "early", "evicted"}
 
 func (r EndReason) String() string {
 	if int(r) < len(endNames) {
@@ -35,7 +39,18 @@ type Config struct {
 	IdleTimeout   int64 // a flow with no packet for this long ends (EndIdle)
 	ActiveTimeout int64 // a flow is cut after this long (EndActive) and goes on in a new record
 	Linger        int64 // a closed TCP flow (FIN or RST) waits this long for trailing packets
+	// MaxFlows, when > 0, bounds the flows held at once. A new flow in a
+	// full table first ends another: a closed flow lingering for trailing
+	// packets (with its close reason), else the least recently seen of the
+	// first evictScan open flows that was never answered (a probe, a
+	// flood's packet), else the least recently seen open flow (EndEvicted
+	// for both).
+	MaxFlows int
 }
+
+// evictScan is how many of the least recently seen open flows a full table
+// looks through for one that was never answered.
+const evictScan = 64
 
 // DefaultConfig has NFStream's timeouts (idle 120 s, active 1800 s) and a
 // 10 s linger after a TCP close.
@@ -50,6 +65,7 @@ type Entry[S any] struct {
 	seen     int64 // the table's clock at the latest packet: Last, unless time went backwards
 	fwdLo    bool  // the forward (initiator) side is the key's low endpoint
 	closed   EndReason
+	answered bool // a packet came from the responder
 	finSeen  [2]bool
 	finSeq   [2]uint32 // sequence number that acknowledges each side's FIN
 	finAcked [2]bool
@@ -102,16 +118,17 @@ const (
 // tailscale's flowtrack.Cache. Lookups, expiry and the TCP close rules are
 // driven by packet time. Not safe for concurrent use.
 type Table[S any] struct {
-	cfg    Config
-	reset  func(*S)
-	index  map[Key]int32
-	pages  []*[pageSize]Entry[S] // entries live in fixed pages: growing never copies them
-	nslots int32
-	free   []int32
-	head   [2]int32 // oldest (least recently seen) flow of each list
-	tail   [2]int32
-	now    int64
-	active int
+	cfg     Config
+	reset   func(*S)
+	index   map[Key]int32
+	pages   []*[pageSize]Entry[S] // entries live in fixed pages: growing never copies them
+	nslots  int32
+	free    []int32
+	head    [2]int32 // oldest (least recently seen) flow of each list
+	tail    [2]int32
+	now     int64
+	active  int
+	evicted int64
 }
 
 // NewTable returns an empty table. reset clears a state for reuse; it must
@@ -163,6 +180,9 @@ func (t *Table[S]) Lookup(m *packet.Meta, emit EmitFunc[S]) (*Entry[S], Dir) {
 			e.First, e.Last = m.Time, m.Time
 		}
 	} else {
+		if t.cfg.MaxFlows > 0 && t.active >= t.cfg.MaxFlows {
+			t.evict(emit)
+		}
 		i = t.alloc()
 		t.index[k] = i
 		e = t.at(i)
@@ -179,12 +199,34 @@ func (t *Table[S]) Lookup(m *packet.Meta, emit EmitFunc[S]) (*Entry[S], Dir) {
 	dir := Backward
 	if srcLo == e.fwdLo {
 		dir = Forward
+	} else {
+		e.answered = true
 	}
 	if m.Proto == packet.ProtoTCP {
 		t.trackTCP(i, e, m, dir)
 	}
 	t.touch(i)
 	return e, dir
+}
+
+// Evicted is the number of flows ended to make room (Config.MaxFlows).
+func (t *Table[S]) Evicted() int64 { return t.evicted }
+
+// evict ends one flow to make room for a new one (Config.MaxFlows).
+func (t *Table[S]) evict(emit EmitFunc[S]) {
+	t.evicted++
+	if h := t.head[listClosed]; h != none {
+		t.remove(h, t.at(h).closed, emit)
+		return
+	}
+	victim := t.head[listOpen]
+	for i, n := victim, 0; i != none && n < evictScan; i, n = t.at(i).next, n+1 {
+		if !t.at(i).answered {
+			victim = i
+			break
+		}
+	}
+	t.remove(victim, EndEvicted, emit)
 }
 
 // Find returns the open flow with key k, or nil. It does not touch the
@@ -202,6 +244,7 @@ func (t *Table[S]) restart(i int32, m *packet.Meta, srcLo bool) {
 	t.reset(&e.State)
 	e.First, e.Last = m.Time, m.Time
 	e.closed = Open
+	e.answered = false
 	e.finSeen, e.finAcked = [2]bool{}, [2]bool{}
 	e.finSeq = [2]uint32{}
 	// The initiator sent the first packet, unless that packet is a SYN-ACK:

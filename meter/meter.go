@@ -110,8 +110,9 @@ type Stats struct {
 	FragUnattributed int64 // non-first fragments whose first fragment was not seen
 	Flows            int64 // flow records written (ended flows)
 	EarlyRecords     int64 // early records written (Config.EarlyAfter)
-	ByEnd            [8]int64
-	MaxActive        int // most flows open at once
+	ByEnd            [flow.NumEndReasons]int64
+	MaxActive        int   // most flows open at once
+	Evicted          int64 // flows ended to make room in a full flow table (flow.Config.MaxFlows)
 	ReadErrors       []error
 }
 
@@ -134,6 +135,7 @@ func (s *Stats) Add(o *Stats) {
 		s.ByEnd[i] += o.ByEnd[i]
 	}
 	s.MaxActive = max(s.MaxActive, o.MaxActive)
+	s.Evicted += o.Evicted
 	s.ReadErrors = append(s.ReadErrors, o.ReadErrors...)
 }
 
@@ -157,18 +159,19 @@ func (s *Stats) count(reason flow.EndReason) {
 
 // Meter meters packets into flows. Not safe for concurrent use.
 type Meter struct {
-	cfg      Config
-	sinks    []Sink
-	stage    *stage
-	ctx      *feature.Context
-	frags    flow.Fragments
-	stats    Stats
-	rec      feature.Record
-	capture  string
-	index    int64 // frames read from the current input
-	open     int64 // flows open as last told to Config.Shared
-	trackIDs bool  // someone wants each packet's flow ID
-	err      error // first sink error
+	cfg         Config
+	sinks       []Sink
+	stage       *stage
+	ctx         *feature.Context
+	frags       flow.Fragments
+	stats       Stats
+	rec         feature.Record
+	capture     string
+	index       int64 // frames read from the current input
+	open        int64 // flows open as last told to Config.Shared
+	evictedSeen int64 // the stage's evictions already in stats
+	trackIDs    bool  // someone wants each packet's flow ID
+	err         error // first sink error
 
 	start, lastProgress time.Time
 }
@@ -192,6 +195,8 @@ func New(cfg Config, sinks ...Sink) *Meter {
 // Stats returns the counts so far.
 func (m *Meter) Stats() *Stats {
 	m.stats.MaxActive = max(m.stats.MaxActive, m.stage.max)
+	m.stats.Evicted += m.stage.table.Evicted() - m.evictedSeen
+	m.evictedSeen = m.stage.table.Evicted()
 	return &m.stats
 }
 

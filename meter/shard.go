@@ -129,9 +129,13 @@ type sharded struct {
 
 func startSharded(m *Meter, n int) *sharded {
 	s := &sharded{m: m, toWrite: make(chan *shardBatch, shardBatches), free: make(chan *shardBatch, shardBatches), done: make(chan struct{})}
+	cfg := m.cfg
+	if cfg.Flow.MaxFlows > 0 { // the bound is shared out over the tables
+		cfg.Flow.MaxFlows = (cfg.Flow.MaxFlows + n - 1) / n
+	}
 	for i := 0; i < n; i++ {
 		w := &shardWorker{s: s, id: i}
-		w.st = newStage(m.cfg, w.out)
+		w.st = newStage(cfg, w.out)
 		s.workers = append(s.workers, w)
 		q := make(chan *shardBatch, shardBatches)
 		s.queues = append(s.queues, q)
@@ -187,6 +191,9 @@ func (s *sharded) run(ctx context.Context, src capture.Source) error {
 	}
 	close(s.toWrite)
 	<-s.done
+	for _, w := range s.workers {
+		s.stats.Evicted += w.st.table.Evicted()
+	}
 	m.stats.Add(&s.stats)
 	return rerr
 }

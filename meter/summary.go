@@ -46,6 +46,9 @@ func WriteSummary(w io.Writer, st *Stats, elapsed time.Duration, skippedFiles []
 		byEnd = " (" + strings.Join(parts, ", ") + ")"
 	}
 	fmt.Fprintf(w, "  flows written %d%s, at most %d open at once\n", st.Flows, byEnd, st.MaxActive)
+	if st.Evicted > 0 {
+		fmt.Fprintf(w, "  %d flows ended early to make room: the flow table was full (--max-flows)\n", st.Evicted)
+	}
 	if st.EarlyRecords > 0 {
 		fmt.Fprintf(w, "  early verdicts written: %d\n", st.EarlyRecords)
 	}

@@ -60,11 +60,12 @@ var (
 	dDrops    = prometheus.NewDesc("flowmeter_drops_total", "Packets or records lost, by cause.", []string{"cause"}, nil)
 	dFreezes  = prometheus.NewDesc("flowmeter_ring_freezes_total", "Times the capture ring's queue was frozen.", nil, nil)
 	dErrors   = prometheus.NewDesc("flowmeter_read_errors_total", "Captures that could not be read to their end.", nil, nil)
+	dEvicted  = prometheus.NewDesc("flowmeter_flows_evicted_total", "Flows ended early to make room in a full flow table (--max-flows).", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{dPackets, dBytes, dDecoded, dSkipped, dActive, dEnded, dVerdicts, dDrops, dFreezes, dErrors} {
+	for _, d := range []*prometheus.Desc{dPackets, dBytes, dDecoded, dSkipped, dActive, dEnded, dVerdicts, dDrops, dFreezes, dErrors, dEvicted} {
 		ch <- d
 	}
 }
@@ -83,7 +84,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(dSkipped, float64(c.st.Skipped[r]), packet.Reason(r).String())
 	}
 	ch <- prometheus.MustNewConstMetric(dActive, prometheus.GaugeValue, float64(c.open))
-	for r := flow.EndIdle; r <= flow.EndShutdown; r++ {
+	for _, r := range []flow.EndReason{flow.EndIdle, flow.EndActive, flow.EndFIN, flow.EndRST, flow.EndEOF, flow.EndShutdown, flow.EndEvicted} {
 		counter(dEnded, float64(c.st.ByEnd[r]), r.String())
 	}
 	for v, n := range c.extra.Verdicts {
@@ -93,6 +94,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(dDrops, float64(c.extra.OutputLost), "output")
 	counter(dFreezes, float64(c.extra.Freezes))
 	counter(dErrors, float64(len(c.st.ReadErrors)))
+	counter(dEvicted, float64(c.st.Evicted))
 }
 
 // Addr completes a listen address: a bare ":PORT" or "PORT" binds to

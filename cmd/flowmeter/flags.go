@@ -84,6 +84,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // flowFlags: how packets become flows, and the context window.
 type flowFlags struct {
+	maxFlows             int
 	idle, active, linger time.Duration
 	ctxWin               time.Duration
 	ctxFlows             int
@@ -93,6 +94,7 @@ func (f *flowFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.idle, "idle-timeout", time.Duration(flow.DefaultConfig.IdleTimeout), "end a flow after this long without a packet")
 	fs.DurationVar(&f.active, "active-timeout", time.Duration(flow.DefaultConfig.ActiveTimeout), "cut a flow that lasts this long (it goes on in a new record)")
 	fs.DurationVar(&f.linger, "linger", time.Duration(flow.DefaultConfig.Linger), "keep a closed TCP flow this long for trailing packets")
+	fs.IntVar(&f.maxFlows, "max-flows", 1000000, "hold at most `N` flows at once (about 1.4 KB each); a full table ends lingering closed flows, then flows never answered (a flood's), then the least recently seen (end_reason evicted); 0: no bound")
 	fs.DurationVar(&f.ctxWin, "ctx-window", time.Duration(feature.DefaultContext.Window), "context features: window before each flow's start")
 	fs.IntVar(&f.ctxFlows, "ctx-flows", feature.DefaultContext.Flows, "context features: most recent flows kept per host and per service")
 }
@@ -104,11 +106,13 @@ func (f *flowFlags) config() (flow.Config, feature.ContextConfig, error) {
 		return flow.Config{}, cc, usagef("--idle-timeout and --active-timeout must be positive durations (e.g. 2m, 30s)")
 	case f.linger < 0:
 		return flow.Config{}, cc, usagef("--linger must be a duration ≥ 0")
+	case f.maxFlows < 0:
+		return flow.Config{}, cc, usagef("--max-flows must be ≥ 0 (0: no bound)")
 	case f.ctxWin <= 0 || f.ctxFlows <= 0:
 		return flow.Config{}, cc, usagef("--ctx-window and --ctx-flows must be positive")
 	}
 	cc.Window, cc.Flows = int64(f.ctxWin), f.ctxFlows
-	return flow.Config{IdleTimeout: int64(f.idle), ActiveTimeout: int64(f.active), Linger: int64(f.linger)}, cc, nil
+	return flow.Config{IdleTimeout: int64(f.idle), ActiveTimeout: int64(f.active), Linger: int64(f.linger), MaxFlows: f.maxFlows}, cc, nil
 }
 
 // registerEarly adds --early, the early-flow feature window.
