@@ -11,11 +11,15 @@
 package model
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"strings"
 
 	"github.com/flowmeter/flowmeter/feature"
 )
@@ -53,6 +57,9 @@ type Model struct {
 	Trees         *Ensemble `json:"trees,omitempty"`
 	Params        Params    `json:"params,omitempty"`
 	Training      *Training `json:"training,omitempty"`
+	// ContentHash is a SHA-256 over the file as Save wrote it (with this
+	// field empty): Load refuses a file whose content changed since.
+	ContentHash string `json:"content_hash,omitempty"`
 }
 
 // Params are the training parameters, for the record.
@@ -98,6 +105,9 @@ type Training struct {
 var (
 	ErrFormat  = errors.New("not a flowmeter model")
 	ErrCorrupt = errors.New("corrupt model")
+	// ErrEdited: the file's content is not what flowmeter saved (its
+	// content_hash does not match): edited by hand, or damaged.
+	ErrEdited = errors.New("model file was changed after it was saved (content_hash does not match)")
 )
 
 // SchemaError is returned by Bind when the model was trained on another
@@ -111,12 +121,34 @@ func (e *SchemaError) Error() string {
 	return fmt.Sprintf("model was trained on feature schema %s, the data has %s%s", e.Want, e.Got, e.Detail)
 }
 
-// Load reads and checks a model file. It does not bind it to a schema.
+// Load reads and checks a model file: its format and version, that
+// threshold is there and a probability, that its parts are consistent, and
+// that its content is what Save wrote (content_hash). It does not bind it
+// to a schema.
 func Load(r io.Reader) (*Model, error) {
+	m, err := load(r)
+	if err != nil {
+		return nil, err
+	}
+	if m.ContentHash != "" && m.ContentHash != m.hash() {
+		return nil, ErrEdited
+	}
+	return m, nil
+}
+
+// LoadEdited is Load without the content_hash check, to use a model file
+// edited knowingly; every other check still applies.
+func LoadEdited(r io.Reader) (*Model, error) { return load(r) }
+
+func load(r io.Reader) (*Model, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
 	var m Model
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&m); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+	if err := json.Unmarshal(b, &m); err != nil {
+		var se *json.SyntaxError
+		if len(bytes.TrimSpace(b)) == 0 || errors.As(err, &se) && strings.HasPrefix(se.Error(), "unexpected end of JSON") {
 			return nil, fmt.Errorf("%w: truncated JSON", ErrCorrupt)
 		}
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
@@ -127,18 +159,37 @@ func Load(r io.Reader) (*Model, error) {
 	if m.Version != Version {
 		return nil, fmt.Errorf("%w: model file version %d, this flowmeter reads version %d", ErrFormat, m.Version, Version)
 	}
+	var probe struct {
+		Threshold *float64 `json:"threshold"`
+	}
+	if json.Unmarshal(b, &probe) == nil && probe.Threshold == nil {
+		return nil, fmt.Errorf("%w: no threshold (the score from which a flow is malicious)", ErrCorrupt)
+	}
 	if err := m.check(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	return &m, nil
 }
 
-// Save writes the model as indented JSON.
+// hash is the content hash of the model as Save writes it.
+func (m *Model) hash() string {
+	c := *m
+	c.ContentHash = ""
+	b, err := json.MarshalIndent(&c, "", " ")
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(append(b, '\n'))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Save writes the model as indented JSON, with its content hash.
 func (m *Model) Save(w io.Writer) error {
 	m.Format, m.Version = Format, Version
 	if err := m.check(); err != nil {
 		return fmt.Errorf("refusing to save an inconsistent model: %w", err)
 	}
+	m.ContentHash = m.hash()
 	b, err := json.MarshalIndent(m, "", " ")
 	if err != nil {
 		return err
@@ -176,8 +227,8 @@ func (m *Model) check() error {
 	if len(m.InputMeanings) > 0 && len(m.InputMeanings) != len(m.Inputs) {
 		return fmt.Errorf("%d input meanings for %d inputs", len(m.InputMeanings), len(m.Inputs))
 	}
-	if !finite(m.Threshold) || m.Threshold < 0 || m.Threshold > 1 {
-		return fmt.Errorf("threshold %v outside [0, 1]", m.Threshold)
+	if !finite(m.Threshold) || m.Threshold <= 0 || m.Threshold >= 1 {
+		return fmt.Errorf("threshold %v: it must be a score between 0 and 1 (exclusive)", m.Threshold)
 	}
 	_, err := m.algorithm()
 	return err

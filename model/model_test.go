@@ -3,6 +3,7 @@ package model_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -183,5 +184,47 @@ func TestBindWithoutMeanings(t *testing.T) {
 	var se *model.SchemaError
 	if _, err := m.Bind(other); !errors.As(err, &se) {
 		t.Errorf("Bind = %v, want a SchemaError", err)
+	}
+}
+
+// A model is checked, not trusted: a threshold is required and a score in
+// (0, 1), and a file whose content changed after Save is refused (unless
+// loaded with LoadEdited, knowingly).
+func TestModelChecked(t *testing.T) {
+	m, _ := model.Default()
+	var buf bytes.Buffer
+	if err := m.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.String()
+	if !strings.Contains(good, `"content_hash": "sha256:`) {
+		t.Fatal("Save wrote no content hash")
+	}
+	if _, err := model.Load(strings.NewReader(good)); err != nil {
+		t.Fatalf("a saved model: %v", err)
+	}
+	thr := fmt.Sprintf(`"threshold": %v,`, m.Threshold)
+	if !strings.Contains(good, thr) {
+		t.Fatalf("no %s in the file", thr)
+	}
+	for name, c := range map[string]struct {
+		text string
+		want error
+	}{
+		"no threshold":     {strings.Replace(good, thr, "", 1), model.ErrCorrupt},
+		"threshold 0":      {strings.Replace(good, thr, `"threshold": 0,`, 1), model.ErrCorrupt},
+		"threshold 1":      {strings.Replace(good, thr, `"threshold": 1,`, 1), model.ErrCorrupt},
+		"threshold 1.5":    {strings.Replace(good, thr, `"threshold": 1.5,`, 1), model.ErrCorrupt},
+		"edited weight":    {strings.Replace(good, `"intercept": `, `"intercept": 1`, 1), model.ErrEdited},
+		"edited threshold": {strings.Replace(good, thr, `"threshold": 0.5,`, 1), model.ErrEdited},
+	} {
+		_, err := model.Load(strings.NewReader(c.text))
+		if !errors.Is(err, c.want) {
+			t.Errorf("%s: Load = %v, want %v", name, err, c.want)
+		}
+	}
+	edited := strings.Replace(good, thr, `"threshold": 0.5,`, 1)
+	if e, err := model.LoadEdited(strings.NewReader(edited)); err != nil || e.Threshold != 0.5 {
+		t.Errorf("LoadEdited: %v", err)
 	}
 }

@@ -30,9 +30,14 @@ func main() {
 		seed  = flag.Uint64("seed", 1, "random seed")
 		span  = flag.Duration("span", 10*time.Minute, "time over which flows start")
 		out   = flag.String("o", "bench/out/big.pcap", "output pcap")
+		flood = flag.Bool("flood", false, "a SYN flood instead: one SYN from each of -flows spoofed sources, evenly over -span")
 	)
 	flag.Parse()
-	if err := generate(*out, *flows, *seed, *span); err != nil {
+	gen := generate
+	if *flood {
+		gen = generateFlood
+	}
+	if err := gen(*out, *flows, *seed, *span); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
@@ -109,6 +114,41 @@ func generate(path string, nflows int, seed uint64, span time.Duration) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "gen: %s: %d packets, %d flows\n", path, packets, nflows)
+	return nil
+}
+
+// generateFlood writes a SYN flood: nflows single SYNs to one server, each
+// from its own source address and port (spoofed, as a flood's are).
+func generateFlood(path string, nflows int, seed uint64, span time.Duration) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w := pcapgo.NewWriterNanos(bw)
+	if err := w.WriteFileHeader(262144, layers.LinkTypeEthernet); err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(seed, seed^0x9E3779B97F4A7C15))
+	t0 := time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC)
+	gap := span / time.Duration(nflows)
+	fr := packettest.Frame{Dst: netip.AddrFrom4([4]byte{192, 0, 2, 80}), Proto: packet.ProtoTCP, DstPort: 80, Flags: packet.FlagSYN}
+	for i := 0; i < nflows; i++ {
+		// sources 10.0.0.0/8 in a shuffled order: no two flows share a key
+		x := uint32(i)*2654435761 + uint32(seed)
+		fr.Src = netip.AddrFrom4([4]byte{10, byte(x >> 16), byte(x >> 8), byte(x)})
+		fr.SrcPort = uint16(1024 + rng.IntN(60000))
+		data := fr.Bytes()
+		ci := gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i) * gap), CaptureLength: len(data), Length: len(data)}
+		if err := w.WritePacket(ci, data); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "gen: %s: %d SYNs from as many sources\n", path, nflows)
 	return nil
 }
 

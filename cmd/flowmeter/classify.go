@@ -104,6 +104,9 @@ func (f *classifyFlags) runOffline(ctx context.Context, stdout, stderr io.Writer
 	if err := r.inputs(f.fs.Name(), f.fs.Args()); err != nil {
 		return err
 	}
+	if err := refuseInputs(append([]string{f.packets, f.suspicious}, f.out.targets...), r.paths); err != nil {
+		return err
+	}
 	packets, err := f.packetOutputs(r.paths)
 	if err != nil {
 		return err

@@ -41,6 +41,9 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := r.inputs(fs.Name(), fs.Args()); err != nil {
 		return err
 	}
+	if err := refuseInputs(f.out.targets, r.paths); err != nil {
+		return err
+	}
 	sinks, err := openSinks(f.out.targets, cols, stdout)
 	if err != nil {
 		return err

@@ -14,10 +14,10 @@ package main
 //	--early-verdict  live: a scored record when a flow reaches N packets
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"runtime"
 	"strings"
@@ -209,19 +209,23 @@ func (f *labelFlags) load() (*label.Rules, error) {
 
 // modelFlags: the model to read and its threshold.
 type modelFlags struct {
+	fs        *flag.FlagSet
 	path      string
 	threshold float64
+	edited    bool
 }
 
 func (f *modelFlags) register(fs *flag.FlagSet) {
+	f.fs = fs
 	fs.StringVar(&f.path, "model", "", "model `FILE` to read (default: the model embedded in flowmeter)")
-	fs.Float64Var(&f.threshold, "threshold", -1, "flag flows with score ≥ `T` (default: the model's threshold)")
+	fs.Float64Var(&f.threshold, "threshold", -1, "flag flows with score ≥ `T`, a score between 0 and 1 (default: the model's threshold)")
+	fs.BoolVar(&f.edited, "accept-edited", false, "use a model file changed after flowmeter saved it (its content_hash does not match)")
 }
 
 // load reads --model, or the embedded default model.
 func (f *modelFlags) load() (*model.Model, error) {
-	if f.threshold > 1 || math.IsNaN(f.threshold) {
-		return nil, usagef("--threshold must be a score in [0, 1]")
+	if isSet(f.fs, "threshold") && !(f.threshold > 0 && f.threshold < 1) {
+		return nil, usagef("--threshold must be a score between 0 and 1 (exclusive), not %v", f.threshold)
 	}
 	if f.path == "" {
 		return model.Default()
@@ -231,7 +235,14 @@ func (f *modelFlags) load() (*model.Model, error) {
 		return nil, err
 	}
 	defer r.Close()
-	m, err := model.Load(r)
+	load := model.Load
+	if f.edited {
+		load = model.LoadEdited
+	}
+	m, err := load(r)
+	if errors.Is(err, model.ErrEdited) {
+		return nil, fmt.Errorf("%s: %w; --accept-edited uses it all the same", f.path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.path, err)
 	}

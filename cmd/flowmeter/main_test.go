@@ -322,3 +322,75 @@ func TestFlagsOfOtherCommands(t *testing.T) {
 		}
 	}
 }
+
+// Every mistyped option value is a usage error with a message that names
+// the flag (exit status 2), found before any output is opened.
+func TestBadOptionValues(t *testing.T) {
+	sample := filepath.Join(fixtures, "sample.pcap")
+	out := filepath.Join(t.TempDir(), "never.csv")
+	for _, c := range []struct {
+		args []string
+		flag string // the message names it
+	}{
+		{[]string{"extract", "--columns", "foo", sample}, "columns"},
+		{[]string{"extract", "--early", "65", sample}, "early"},
+		{[]string{"extract", "--workers", "0", sample}, "workers"},
+		{[]string{"extract", "--idle-timeout", "-5s", sample}, "idle-timeout"},
+		{[]string{"extract", "--active-timeout", "0s", sample}, "active-timeout"},
+		{[]string{"extract", "--linger", "-1s", sample}, "linger"},
+		{[]string{"extract", "--ctx-window", "0s", sample}, "ctx-window"},
+		{[]string{"extract", "--ctx-flows", "0", sample}, "ctx-flows"},
+		{[]string{"extract", "--max-flows", "-1", sample}, "max-flows"},
+		{[]string{"extract", "--progress", "foo", sample}, "progress"},
+		{[]string{"extract", "--early", "x", sample}, "early"},
+		{[]string{"extract", "-o", "kafka://", sample}, "-o"},
+		{[]string{"extract", "-o", "kafka://localhost:9092", sample}, "-o"},
+		{[]string{"classify", "--threshold", "2", sample}, "threshold"},
+		{[]string{"classify", "--threshold", "NaN", sample}, "threshold"},
+		{[]string{"classify", "--threshold", "-1", sample}, "threshold"},
+		{[]string{"classify", "--threshold", "0", sample}, "threshold"},
+		{[]string{"live", "-i", "lo", "--filter", "tcp port", "-o", out}, "filter"},
+		{[]string{"live", "-i", "lo", "--filter", "(tcp", "-o", out}, "filter"},
+		{[]string{"live", "-i", "lo", "--filter", "port 99999", "-o", out}, "filter"},
+		{[]string{"live", "-i", "lo", "--bpf", "x", "--filter", "tcp", "-o", out}, "filter"},
+		{[]string{"train", "-o", out, "--group", "foo", "x.csv"}, "group"},
+		{[]string{"evaluate", "--group", "foo", "x.csv"}, "group"},
+	} {
+		var stderr bytes.Buffer
+		err := run(context.Background(), c.args, io.Discard, &stderr)
+		code := exitCode(err, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), c.flag) {
+			t.Errorf("%v: exit %d, message %q (want 2 and one naming %s)", c.args, code, stderr.String(), c.flag)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("an output was created before a usage error")
+	}
+}
+
+// An output that names an input is refused before anything is written:
+// the capture is still whole afterwards.
+func TestOutputIsInput(t *testing.T) {
+	dir := t.TempDir()
+	b, _ := os.ReadFile(filepath.Join(fixtures, "sample.pcap"))
+	in := filepath.Join(dir, "in.pcap")
+	os.WriteFile(in, b, 0o644)
+	link := filepath.Join(dir, "link.pcap")
+	os.Link(in, link)
+	for _, args := range [][]string{
+		{"extract", "-o", in, in},
+		{"extract", "-o", link, in},
+		{"extract", "-o", filepath.Join(dir, "x.csv"), "-o", in, dir},
+		{"classify", "--packets", in, in},
+		{"classify", "--suspicious", link, in},
+		{"train", "-o", in, "--labels", in, in},
+	} {
+		_, _, err := runCmd(t, args...)
+		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "would be overwritten") {
+			t.Errorf("%v: %v", args, err)
+		}
+		if after, _ := os.ReadFile(in); !bytes.Equal(after, b) {
+			t.Fatalf("%v: the input was changed", args)
+		}
+	}
+}

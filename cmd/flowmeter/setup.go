@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -63,6 +64,26 @@ func (r *metering) inputs(cmd string, args []string) error {
 		return fmt.Errorf("no capture files in %s", strings.Join(args, " "))
 	}
 	r.paths, r.skipped = paths, skipped
+	return nil
+}
+
+// refuseInputs refuses an output that would overwrite one of the inputs
+// (the same path or the same file), before anything is opened for writing.
+func refuseInputs(targets, inputs []string) error {
+	for _, t := range targets {
+		if t == "" || t == "-" || strings.Contains(t, "://") {
+			continue
+		}
+		ot, err := os.Stat(t)
+		if err != nil {
+			continue // a new file
+		}
+		for _, in := range inputs {
+			if it, err := os.Stat(in); err == nil && os.SameFile(ot, it) {
+				return usagef("output %s is the input %s: it would be overwritten before it is read", t, in)
+			}
+		}
+	}
 	return nil
 }
 

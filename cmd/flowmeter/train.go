@@ -77,6 +77,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.out == "" {
 		return usagef("train: give the model file to write with -o FILE")
 	}
+	if err := refuseInputs([]string{f.out}, fs.Args()); err != nil {
+		return err
+	}
 	cfg := f.config()
 	d, err := f.data.load(ctx, fs, -1, f.early, stderr)
 	if err != nil {
