@@ -10,6 +10,7 @@ import (
 	"github.com/flowmeter/flowmeter/capture"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -392,5 +393,20 @@ func TestOutputIsInput(t *testing.T) {
 		if after, _ := os.ReadFile(in); !bytes.Equal(after, b) {
 			t.Fatalf("%v: the input was changed", args)
 		}
+	}
+}
+
+// Kafka that cannot be reached: the run fails and says how many records
+// were lost.
+func TestKafkaUnreachableFails(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, _, err = runCmd(t, "extract", "-q", "-o", "kafka://"+addr+"/flows?flush_timeout=50ms", filepath.Join(fixtures, "tcp_sessions.pcap"))
+	if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), "3 of 3 records lost") {
+		t.Errorf("extract to an unreachable broker: %v", err)
 	}
 }

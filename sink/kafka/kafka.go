@@ -35,14 +35,24 @@ type Config struct {
 	FlushTimeout time.Duration // how long Close waits for buffered records
 }
 
-// ParseURL reads kafka://BROKER[,BROKER...]/TOPIC.
+// ParseURL reads kafka://BROKER[,BROKER...]/TOPIC[?flush_timeout=D], where
+// D (a Go duration, default 10s) is how long Close waits for the records
+// still buffered.
 func ParseURL(s string) (Config, error) {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme != "kafka" || u.Host == "" || strings.Trim(u.Path, "/") == "" {
 		return Config{}, fmt.Errorf("%q: want kafka://BROKER[,BROKER...]/TOPIC", s)
 	}
-	return Config{Brokers: strings.Split(u.Host, ","), Topic: strings.Trim(u.Path, "/"),
-		Buffer: 100000, Linger: 50 * time.Millisecond, Delivery: 30 * time.Second, FlushTimeout: 10 * time.Second}, nil
+	c := Config{Brokers: strings.Split(u.Host, ","), Topic: strings.Trim(u.Path, "/"),
+		Buffer: 100000, Linger: 50 * time.Millisecond, Delivery: 30 * time.Second, FlushTimeout: 10 * time.Second}
+	for k, v := range u.Query() {
+		d, err := time.ParseDuration(v[0])
+		if k != "flush_timeout" || err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("%q: the one parameter is flush_timeout=DURATION (e.g. 2s)", s)
+		}
+		c.FlushTimeout = d
+	}
+	return c, nil
 }
 
 // Stats counts what happened to the records.
@@ -62,6 +72,7 @@ type Writer struct {
 	buf      []byte
 	stats    struct{ written, delivered, dropped, failed atomic.Int64 }
 	firstErr atomic.Value // string: the first delivery error
+	settled  atomic.Bool  // Close has counted every record
 }
 
 // NewWriter connects lazily: it does not wait for a broker.
@@ -90,6 +101,9 @@ func (w *Writer) Write(r *feature.Record) error {
 	key := feature.AppendFlowID(nil, r.ID)
 	rec := &kgo.Record{Key: key, Value: append([]byte(nil), w.buf...)}
 	w.cl.TryProduce(context.Background(), rec, func(_ *kgo.Record, err error) {
+		if w.settled.Load() {
+			return // Close already counted it as lost
+		}
 		switch {
 		case err == nil:
 			w.stats.delivered.Add(1)
@@ -114,6 +128,11 @@ func (w *Writer) Stats() Stats {
 // not delivered (meter.Lossy).
 func (w *Writer) Lost() int64 { return w.stats.dropped.Load() + w.stats.failed.Load() }
 
+// unconfirmed is the number of records whose fate no callback has told.
+func (w *Writer) unconfirmed() int64 {
+	return w.stats.written.Load() - w.stats.delivered.Load() - w.stats.dropped.Load() - w.stats.failed.Load()
+}
+
 // Close waits up to FlushTimeout for the buffered records, then closes the
 // client; records still unsent count as failed. It returns an error naming
 // the losses, if any.
@@ -122,6 +141,15 @@ func (w *Writer) Close() error {
 	defer cancel()
 	w.cl.Flush(ctx)
 	w.cl.Close() // fails what is left, through the callbacks
+	// The callbacks of the records Close failed may still be running: wait
+	// for them (briefly), then count any record still unconfirmed as lost.
+	for deadline := time.Now().Add(2 * time.Second); w.unconfirmed() > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	w.settled.Store(true)
+	if n := w.unconfirmed(); n > 0 {
+		w.stats.failed.Add(n)
+	}
 	st := w.Stats()
 	if lost := st.Dropped + st.Failed; lost > 0 {
 		msg := fmt.Sprintf("kafka %s/%s: %d of %d records lost (%d with the buffer full, %d not delivered)",

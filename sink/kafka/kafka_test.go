@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -140,5 +142,39 @@ func TestBrokerOutage(t *testing.T) {
 	}
 	if got := consume(t, c.ListenAddrs(), int(st.Delivered)); int64(len(got)) != st.Delivered {
 		t.Errorf("consumed %d records, %d delivered", len(got), st.Delivered)
+	}
+}
+
+// With no broker to reach, Close reports every record as lost, every time
+// (a bounded loop: the callbacks of the records Close fails may come after
+// Close returns, and must still be counted).
+func TestUnreachableLosesLoudly(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	runs := 100
+	if testing.Short() {
+		runs = 10
+	}
+	for run := 0; run < runs; run++ {
+		cfg, err := kafka.ParseURL("kafka://" + addr + "/flows?flush_timeout=20ms")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := kafka.NewWriter(cfg, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 20; i++ {
+			w.Write(record(i))
+		}
+		err = w.Close()
+		st := w.Stats()
+		if err == nil || st.Failed+st.Dropped != 20 || st.Delivered != 0 || !strings.Contains(err.Error(), "20 of 20 records lost") {
+			t.Fatalf("run %d: Close = %v, %+v", run+1, err, st)
+		}
 	}
 }
