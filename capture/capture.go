@@ -222,8 +222,8 @@ func (c *File) Close() error {
 // Expand turns the command line's inputs into capture paths: a directory
 // becomes the capture files below it, in lexical path order (files that are
 // not captures are skipped and returned in skipped); "-" and plain files are
-// kept as they are, so that a plain file that is not a capture is an error
-// when opened.
+// kept as they are, and a plain file that does not open as a capture is an
+// error here, before anything else is done.
 func Expand(inputs []string) (paths, skipped []string, err error) {
 	for _, in := range inputs {
 		if in == "-" {
@@ -235,6 +235,13 @@ func Expand(inputs []string) (paths, skipped []string, err error) {
 			return nil, nil, err
 		}
 		if !st.IsDir() {
+			// a named file must be a capture: said now, before any
+			// output is opened
+			c, err := Open(in)
+			if err != nil {
+				return nil, nil, err
+			}
+			c.Close()
 			paths = append(paths, in)
 			continue
 		}

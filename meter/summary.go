@@ -10,15 +10,26 @@ import (
 	"github.com/flowmeter/flowmeter/packet"
 )
 
+// Summary is what a run's summary says besides the counts.
+type Summary struct {
+	Live         string        // the interface of a live capture; "" offline
+	Elapsed      time.Duration // wall time
+	SkippedFiles []string      // files in the input directories that are not captures
+	OutputErr    error         // an output failed: not every record counted was written
+}
+
 // WriteSummary writes the end-of-run summary: packets read, decoded and
-// skipped by reason, fragments, flows written by end reason and the most
-// open at once; skippedFiles are inputs found in directories that are not
-// captures. Read errors are not in it: the run returns them.
-func WriteSummary(w io.Writer, st *Stats, elapsed time.Duration, skippedFiles []string) {
+// skipped by reason, fragments, flows by end reason and the most open at
+// once. Read errors are not in it: the run returns them.
+func WriteSummary(w io.Writer, st *Stats, sum Summary) {
 	source := fmt.Sprintf("%d files", st.Files)
-	if st.Files == 0 {
-		source = "live capture"
+	switch {
+	case sum.Live != "":
+		source = "live capture on " + sum.Live
+	case st.Files == 1:
+		source = "1 file"
 	}
+	elapsed := sum.Elapsed
 	fmt.Fprintf(w, "flowmeter: %s, %d packets (%d bytes) in %.2fs (%.0f packets/s)\n",
 		source, st.Packets, st.Bytes, elapsed.Seconds(), float64(st.Packets)/max(elapsed.Seconds(), 1e-9))
 	fmt.Fprintf(w, "  decoded %d, skipped %d", st.Decoded, st.SkippedTotal())
@@ -45,15 +56,19 @@ func WriteSummary(w io.Writer, st *Stats, elapsed time.Duration, skippedFiles []
 	if len(parts) > 0 {
 		byEnd = " (" + strings.Join(parts, ", ") + ")"
 	}
-	fmt.Fprintf(w, "  flows written %d%s, at most %d open at once\n", st.Flows, byEnd, st.MaxActive)
+	written := "written"
+	if sum.OutputErr != nil {
+		written = "metered (not all written: an output failed)"
+	}
+	fmt.Fprintf(w, "  flows %s %d%s, at most %d open at once\n", written, st.Flows, byEnd, st.MaxActive)
 	if st.Evicted > 0 {
 		fmt.Fprintf(w, "  %d flows ended early to make room: the flow table was full (--max-flows)\n", st.Evicted)
 	}
 	if st.EarlyRecords > 0 {
 		fmt.Fprintf(w, "  early verdicts written: %d\n", st.EarlyRecords)
 	}
-	if len(skippedFiles) > 0 {
-		fmt.Fprintf(w, "  %d files in the input directories are not captures and were skipped\n", len(skippedFiles))
+	if len(sum.SkippedFiles) > 0 {
+		fmt.Fprintf(w, "  %d files in the input directories are not captures and were skipped\n", len(sum.SkippedFiles))
 	}
 }
 

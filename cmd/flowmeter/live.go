@@ -122,7 +122,7 @@ func (r *metering) executeLive(ctx context.Context, g *live.Group, iface string,
 	st, runErr := meter.RunLive(ctx, r.cfg, l, sinks...)
 	closeErr := meter.CloseSinks(sinks)
 	if !r.run.quiet {
-		meter.WriteSummary(stderr, st, time.Since(start), nil)
+		meter.WriteSummary(stderr, st, meter.Summary{Live: iface, Elapsed: time.Since(start), OutputErr: closeErr})
 		k := g.Stats()
 		fmt.Fprintf(stderr, "  %d capture workers; kernel: %d packets, %d dropped (ring full), %d queue freezes\n", len(l.Sources), k.Packets, k.Drops, k.Freezes)
 		fmt.Fprintf(stderr, "  %s\n", a.classifier.Summary())

@@ -410,3 +410,24 @@ func TestKafkaUnreachableFails(t *testing.T) {
 		t.Errorf("extract to an unreachable broker: %v", err)
 	}
 }
+
+// Messages tell the truth: an empty file is not a capture (said once,
+// nothing on stdout, not a "live capture"), and a summary after a failed
+// output does not claim the records were written.
+func TestTruthfulMessages(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty.pcap")
+	os.WriteFile(empty, nil, 0o644)
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"extract", empty}, &stdout, &stderr)
+	exitCode(err, &stderr)
+	if stdout.Len() != 0 || strings.Count(stderr.String(), "not a pcap or pcapng capture") != 1 || strings.Contains(stderr.String(), "live") {
+		t.Errorf("empty file: stdout %q, stderr %q", stdout.String(), stderr.String())
+	}
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	_, errOut, err := runCmd(t, "extract", "-o", "/dev/full", filepath.Join(fixtures, "sample.pcap"))
+	if err == nil || !strings.Contains(errOut, "not all written") || strings.Contains(errOut, "flows written") || !strings.Contains(errOut, "1 file,") {
+		t.Errorf("output to a full disk: %v\n%s", err, errOut)
+	}
+}

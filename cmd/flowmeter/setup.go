@@ -161,7 +161,11 @@ func (r *metering) execute(ctx context.Context, sinks []meter.Sink, a after, std
 		closeErr = errors.Join(closeErr, a.packets.Close())
 	}
 	if !r.run.quiet {
-		meter.WriteSummary(stderr, m.Stats(), time.Since(start), r.skipped)
+		outErr := closeErr
+		if m.Err() != nil {
+			outErr = m.Err()
+		}
+		meter.WriteSummary(stderr, m.Stats(), meter.Summary{Elapsed: time.Since(start), SkippedFiles: r.skipped, OutputErr: outErr})
 		if a.classifier != nil {
 			fmt.Fprintf(stderr, "  %s\n", a.classifier.Summary())
 		}
