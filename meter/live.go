@@ -33,7 +33,7 @@ func RunLive(ctx context.Context, cfg Config, l Live, sinks ...Sink) (*Stats, er
 		cfg.Context = feature.DefaultContext
 	}
 	cfg.Shared = NewShared(cfg.Context)
-	cfg.Workers = 0 // one meter per capture socket, not the offline shards
+	cfg.Workers = 0                                          // one meter per capture socket, not the offline shards
 	if n := len(l.Sources); cfg.Flow.MaxFlows > 0 && n > 1 { // the bound is shared out over the tables
 		cfg.Flow.MaxFlows = (cfg.Flow.MaxFlows + n - 1) / n
 	}
