@@ -33,8 +33,10 @@ func RunLive(ctx context.Context, cfg Config, l Live, sinks ...Sink) (*Stats, er
 		cfg.Context = feature.DefaultContext
 	}
 	cfg.Shared = NewShared(cfg.Context)
-	cfg.Workers = 0                                          // one meter per capture socket, not the offline shards
-	if n := len(l.Sources); cfg.Flow.MaxFlows > 0 && n > 1 { // the bound is shared out over the tables
+	// one meter per capture socket, not the offline shards; the bound on
+	// flows is shared out over their tables
+	cfg.Workers = 0
+	if n := len(l.Sources); cfg.Flow.MaxFlows > 0 && n > 1 {
 		cfg.Flow.MaxFlows = (cfg.Flow.MaxFlows + n - 1) / n
 	}
 	sum := &liveSum{progress: cfg.Progress, onTick: cfg.OnTick, drops: l.Drops, start: time.Now(),
