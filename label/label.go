@@ -105,13 +105,22 @@ func Parse(r io.Reader) (*Rules, error) {
 		return nil, &ParseError{1, errors.New("no label column")}
 	}
 	rs := &Rules{cache: map[string][]*rule{}}
-	for line := 2; ; line++ {
+	seen := map[rule]int{} // a rule's conditions → the first rule with them
+	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			break
 		}
+		line, _ := cr.FieldPos(0)
 		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.StartLine
+			}
 			return nil, &ParseError{line, err}
+		}
+		if len(rec) > len(header) {
+			return nil, &ParseError{line, fmt.Errorf("%d fields, but the header names %d columns", len(rec), len(header))}
 		}
 		get := func(name string) string {
 			if i, ok := col[name]; ok && i < len(rec) {
@@ -122,6 +131,13 @@ func Parse(r io.Reader) (*Rules, error) {
 		ru, err := parseRule(get)
 		if err != nil {
 			return nil, &ParseError{line, err}
+		}
+		cond := ru
+		cond.label, cond.cat = "", ""
+		if first, ok := seen[cond]; ok && rs.rules[first].label != ru.label {
+			return nil, &ParseError{line, fmt.Errorf("the same conditions as line %d with another label: the first rule wins, so this one would never apply", rs.rules[first].line)}
+		} else if !ok {
+			seen[cond] = len(rs.rules)
 		}
 		ru.line = line
 		rs.rules = append(rs.rules, ru)
@@ -157,6 +173,9 @@ func parseRule(get func(string) string) (rule, error) {
 	}
 	if ru.end, err = timeOf(get("end")); err != nil {
 		return ru, fmt.Errorf("end: %w", err)
+	}
+	if ru.start != 0 && ru.end != 0 && ru.start > ru.end {
+		return ru, fmt.Errorf("start %s is after end %s", get("start"), get("end"))
 	}
 	return ru, nil
 }

@@ -124,3 +124,29 @@ func TestLoadSeveral(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// Rule files with mistakes are refused with the line: a row with more
+// fields than the header, a window that ends before it starts, and a rule
+// that contradicts an earlier one with the same conditions (it could never
+// apply).
+func TestParseRefusesMistakes(t *testing.T) {
+	for name, c := range map[string]struct {
+		text, want string
+		line       int
+	}{
+		"extra field":   {"label,host\nbenign,10.0.0.1\nmalicious,10.0.0.2,80\n", "3 fields, but the header names 2", 3},
+		"start > end":   {"label,host,start,end\nmalicious,10.0.0.2,2024-01-02T10:00:00Z,2024-01-02T09:00:00Z\n", "is after end", 2},
+		"contradiction": {"label,category,host,port\nmalicious,scan,10.0.0.2,22\nbenign,ssh,10.0.0.3,22\nbenign,ssh,10.0.0.2,22\n", "the same conditions as line 2", 4},
+		"quoted line":   {"label,category,host\nbenign,\"web\nbrowsing\",10.0.0.1\nbenign,x,10.0.0.2,9\n", "4 fields", 4},
+	} {
+		_, err := label.Parse(strings.NewReader(c.text))
+		var pe *label.ParseError
+		if !errors.As(err, &pe) || pe.Line != c.line || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want line %d: …%s…", name, err, c.line, c.want)
+		}
+	}
+	// the same conditions with the same label are harmless
+	if _, err := label.Parse(strings.NewReader("label,host\nbenign,10.0.0.1\nbenign,10.0.0.1\n")); err != nil {
+		t.Errorf("a repeated rule: %v", err)
+	}
+}
