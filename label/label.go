@@ -111,14 +111,15 @@ func Parse(r io.Reader) (*Rules, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.StartLine
 			}
 			return nil, &ParseError{line, err}
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) > len(header) {
 			return nil, &ParseError{line, fmt.Errorf("%d fields, but the header names %d columns", len(rec), len(header))}
 		}

@@ -1,0 +1,96 @@
+package capture_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+
+	"github.com/flowmeter/flowmeter/capture"
+)
+
+// ngBlock is a pcapng block of type typ: body, then the options area opts
+// (padded to 4 bytes), framed by the total length.
+func ngBlock(typ uint32, body, opts []byte) []byte {
+	opts = append(opts[:len(opts):len(opts)], make([]byte, (4-len(opts)%4)%4)...)
+	n := 12 + len(body) + len(opts)
+	b := binary.LittleEndian.AppendUint32(nil, typ)
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	b = append(append(b, body...), opts...)
+	return binary.LittleEndian.AppendUint32(b, uint32(n))
+}
+
+// ngWithOptions is a pcapng capture of one Ethernet frame whose section
+// header, interface and packet blocks carry the given raw options areas.
+func ngWithOptions(shb, idb, epb, frame []byte) []byte {
+	sh := binary.LittleEndian.AppendUint32(nil, 0x1A2B3C4D)
+	sh = binary.LittleEndian.AppendUint16(sh, 1)
+	sh = binary.LittleEndian.AppendUint16(sh, 0)
+	sh = binary.LittleEndian.AppendUint64(sh, ^uint64(0))
+	id := binary.LittleEndian.AppendUint16(nil, 1) // Ethernet
+	id = binary.LittleEndian.AppendUint16(id, 0)
+	id = binary.LittleEndian.AppendUint32(id, 65535)
+	ep := binary.LittleEndian.AppendUint32(nil, 0)
+	ep = binary.LittleEndian.AppendUint32(ep, 0x5_0000)
+	ep = binary.LittleEndian.AppendUint32(ep, 7)
+	ep = binary.LittleEndian.AppendUint32(ep, uint32(len(frame)))
+	ep = binary.LittleEndian.AppendUint32(ep, uint32(len(frame)))
+	ep = append(ep, frame...)
+	ep = append(ep, make([]byte, (4-len(frame)%4)%4)...)
+	var b []byte
+	b = append(b, ngBlock(0x0A0D0D0A, sh, shb)...)
+	b = append(b, ngBlock(1, id, idb)...)
+	return append(b, ngBlock(6, ep, epb)...)
+}
+
+// opt is one pcapng option TLV.
+func opt(code uint16, v []byte) []byte {
+	b := binary.LittleEndian.AppendUint16(nil, code)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(v)))
+	return append(append(b, v...), make([]byte, (4-len(v)%4)%4)...)
+}
+
+// FuzzPcapngOptions: whatever options the blocks of a pcapng carry
+// (timestamp resolution and offset, comments, flags, hashes, garbage),
+// the reader neither panics nor loops, and the one packet it returns, if
+// any, is the frame.
+func FuzzPcapngOptions(f *testing.F) {
+	frame := somePackets(1)[0].Data
+	end := opt(0, nil)
+	f.Add([]byte(nil), []byte(nil), []byte(nil))
+	f.Add(append(opt(1, []byte("a comment")), end...), append(opt(9, []byte{9}), end...), append(opt(2, []byte{1, 0, 0, 0}), end...))
+	f.Add([]byte(nil), append(opt(9, []byte{0x86}), append(opt(14, make([]byte, 8)), end...)...), append(opt(3, []byte{2, 1, 2, 3}), end...))
+	f.Add(append(opt(2, []byte("hw")), end...), append(opt(9, []byte{64}), end...), opt(0xFFFF, make([]byte, 3)))
+	f.Fuzz(func(t *testing.T, shb, idb, epb []byte) {
+		b := ngWithOptions(shb, idb, epb, frame)
+		r, err := capture.NewReader("fuzz.pcapng", bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		for i := 0; i < 3; i++ {
+			data, info, err := r.ReadPacket()
+			if err != nil {
+				return
+			}
+			if i > 0 || !bytes.Equal(data, frame) || info.CapLen != len(frame) {
+				t.Fatalf("packet %d: %d bytes, %+v", i+1, len(data), info)
+			}
+		}
+		t.Fatal("more packets than the capture holds")
+	})
+}
+
+// The fuzzer's hand-built pcapng is a capture the reader reads.
+func TestNgWithOptions(t *testing.T) {
+	frame := somePackets(1)[0].Data
+	end := opt(0, nil)
+	for _, opts := range [][3][]byte{{}, {append(opt(1, []byte("x")), end...), append(opt(9, []byte{6}), end...), append(opt(2, []byte{1, 0, 0, 0}), end...)}} {
+		r, err := capture.NewReader("t.pcapng", bytes.NewReader(ngWithOptions(opts[0], opts[1], opts[2], frame)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, info, err := r.ReadPacket()
+		if err != nil || !bytes.Equal(data, frame) || info.Link != 1 {
+			t.Fatalf("%v, %+v", err, info)
+		}
+	}
+}
