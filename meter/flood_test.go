@@ -2,6 +2,8 @@ package meter_test
 
 import (
 	"context"
+	"errors"
+	"github.com/flowmeter/flowmeter/capture"
 	"net/netip"
 	"testing"
 	"time"
@@ -71,5 +73,52 @@ func TestFloodBoundedSharded(t *testing.T) {
 	st := m.Stats()
 	if len(c.recs) != n+1 || st.MaxActive > 102 || st.Evicted < n-102 || st.ByEnd[flow.EndEvicted] != st.Evicted {
 		t.Errorf("%d records, at most %d open, %d evicted (%d by end reason)", len(c.recs), st.MaxActive, st.Evicted, st.ByEnd[flow.EndEvicted])
+	}
+}
+
+// cancelling is a source that cancels the run after k frames (a SIGINT at
+// an arbitrary point).
+type cancelling struct {
+	source
+	k      int
+	cancel func()
+}
+
+func (c *cancelling) ReadPacket() ([]byte, capture.Info, error) {
+	if c.i == c.k {
+		c.cancel()
+	}
+	return c.source.ReadPacket()
+}
+
+// An interrupted run, wherever it is interrupted, loses nothing it counts:
+// every frame read and decoded is in exactly one record, every record
+// counted was written, the open flows end as shutdown, and the run says it
+// was interrupted.
+func TestInterruptAnywhere(t *testing.T) {
+	pkts := synFlood(150000)
+	for _, k := range []int{0, 1, 4095, 4096, 65536, 70000, 99999, 149000} {
+		for _, workers := range []int{1, 2} {
+			ctx, cancel := context.WithCancel(context.Background())
+			var c collector
+			m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema, Workers: workers}, &c)
+			err := m.Run(ctx, &cancelling{source{pkts: pkts, link: packet.LinkEthernet}, k, cancel}, "test")
+			cancel()
+			st := m.Stats()
+			var packets int64
+			shutdown := 0
+			for i := range c.recs {
+				packets += int64(get(&c.recs[i], "packets"))
+				if c.recs[i].End == flow.EndShutdown {
+					shutdown++
+				}
+			}
+			interrupted := errors.Is(err, context.Canceled)
+			if int64(len(c.recs)) != st.Flows || packets != st.Decoded || st.Decoded != st.Packets ||
+				interrupted != (st.Packets < int64(len(pkts))) || interrupted != (shutdown > 0) {
+				t.Errorf("cancel after %d frames, %d workers: %v; %d of %d frames read, %d decoded, %d in %d records (%d counted), %d shutdown",
+					k, workers, err, st.Packets, len(pkts), st.Decoded, packets, len(c.recs), st.Flows, shutdown)
+			}
+		}
 	}
 }

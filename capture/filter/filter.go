@@ -157,7 +157,7 @@ func (p *parser) primitive() (*node, error) {
 		return &node{op: "prim", prim: prim{kind: t}}, nil
 	case "vlan":
 		pr := prim{kind: "vlan", lo: 0xffff}
-		if v, err := strconv.ParseUint(p.peek(), 10, 16); err == nil {
+		if v, err := number(p.peek()); err == nil {
 			if v > 4095 {
 				return nil, fmt.Errorf("vlan %d: IDs go up to 4095", v)
 			}
@@ -195,13 +195,13 @@ func (p *parser) primitive() (*node, error) {
 		}
 	case "port":
 		var n uint64
-		n, err = strconv.ParseUint(arg, 10, 16)
+		n, err = number(arg)
 		pr.lo, pr.hi = uint16(n), uint16(n)
 	case "portrange":
 		a, b, ok := strings.Cut(arg, "-")
 		var x, y uint64
-		if x, err = strconv.ParseUint(a, 10, 16); err == nil && ok {
-			y, err = strconv.ParseUint(b, 10, 16)
+		if x, err = number(a); err == nil && ok {
+			y, err = number(b)
 		} else if !ok {
 			err = fmt.Errorf("portrange wants N-M")
 		}
@@ -216,6 +216,26 @@ func (p *parser) primitive() (*node, error) {
 		return nil, fmt.Errorf("%s after tcp/udp is not supported", pr.kind)
 	}
 	return &node{op: "prim", prim: pr}, nil
+}
+
+// number reads a 16-bit number as libpcap does: 0x… hexadecimal, 0…
+// octal, otherwise decimal.
+func number(s string) (uint64, error) {
+	base, digits := 10, s
+	switch {
+	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X"):
+		base, digits = 16, s[2:]
+	case len(s) > 1 && s[0] == '0':
+		base, digits = 8, s[1:]
+	}
+	if strings.ContainsAny(digits, "+-_") {
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	n, err := strconv.ParseUint(digits, base, 16)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a 16-bit number (0x… hexadecimal, 0… octal, or decimal)", s)
+	}
+	return n, nil
 }
 
 // ParseRaw reads a classic BPF program in the format of `tcpdump -dd`: one
