@@ -50,7 +50,9 @@ func Compile(expr string) ([]bpf.RawInstruction, error) {
 
 func tokenize(s string) []string {
 	s = strings.NewReplacer("(", " ( ", ")", " ) ", "&&", " and ", "||", " or ", "!", " not ").Replace(s)
-	return strings.Fields(s)
+	// white space is libpcap's: space, tab, CR, LF (anything else, a form
+	// feed say, stays in its token and makes it unknown)
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\r' || r == '\n' })
 }
 
 // node is the expression tree.
@@ -185,7 +187,9 @@ func (p *parser) primitive() (*node, error) {
 	switch kind {
 	case "host":
 		var a netip.Addr
-		if a, err = netip.ParseAddr(arg); err == nil {
+		if a, err = netip.ParseAddr(arg); err == nil && a.Zone() != "" {
+			err = errors.New("an address with a zone is not a host")
+		} else if err == nil {
 			pr.pfx = netip.PrefixFrom(a, a.BitLen())
 		}
 	case "net":
@@ -200,8 +204,8 @@ func (p *parser) primitive() (*node, error) {
 	case "portrange":
 		a, b, ok := strings.Cut(arg, "-")
 		var x, y uint64
-		if x, err = number(a); err == nil && ok {
-			y, err = number(b)
+		if x, err = decimal(a); err == nil && ok {
+			y, err = decimal(b)
 		} else if !ok {
 			err = fmt.Errorf("portrange wants N-M")
 		}
@@ -236,6 +240,16 @@ func number(s string) (uint64, error) {
 		return 0, fmt.Errorf("%q is not a 16-bit number (0x… hexadecimal, 0… octal, or decimal)", s)
 	}
 	return n, nil
+}
+
+// decimal reads a 16-bit decimal number: libpcap reads the ends of a
+// portrange in decimal only (010 is 10; it reads 0x10 as 0, which is
+// refused here).
+func decimal(s string) (uint64, error) {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0, fmt.Errorf("%q is not a decimal number", s)
+	}
+	return strconv.ParseUint(s, 10, 16)
 }
 
 // ParseRaw reads a classic BPF program in the format of `tcpdump -dd`: one
