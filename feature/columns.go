@@ -422,6 +422,11 @@ func AppendFloat(dst []byte, v float64) []byte {
 	if v == 0 {
 		return append(dst, '0') // also for -0
 	}
+	if v == math.Trunc(v) && v > -1e15 && v < 1e15 {
+		// counts, sizes, flags, -1 for "none": most values are whole
+		// numbers, whose shortest form is their integer digits
+		return strconv.AppendInt(dst, int64(v), 10)
+	}
 	return strconv.AppendFloat(dst, v, 'f', -1, 64)
 }
 
