@@ -4,11 +4,14 @@
 package sink
 
 import (
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/sink/csv"
@@ -28,8 +31,13 @@ var ErrTarget = errors.New("bad output")
 
 // Open opens the output target for the columns cols: "-" is CSV on
 // stdout; kafka://BROKERS/TOPIC publishes to Kafka; a file name ending in
-// .jsonl or .json is JSON lines, in .parquet Parquet, anything else CSV.
+// .jsonl or .json is JSON lines, in .parquet Parquet, anything else CSV. A
+// further .gz or .zst compresses the file (flows.csv.gz, flows.jsonl.zst);
+// any other scheme (xyz://) is an error.
 func Open(target string, cols []feature.Column, stdout io.Writer) (Sink, error) {
+	if scheme, _, ok := strings.Cut(target, "://"); ok && scheme != "kafka" {
+		return nil, fmt.Errorf("%w: unknown scheme %s:// (kafka:// is the one known)", ErrTarget, scheme)
+	}
 	if strings.HasPrefix(target, "kafka://") {
 		cfg, err := kafka.ParseURL(target)
 		if err != nil {
@@ -37,7 +45,16 @@ func Open(target string, cols []feature.Column, stdout io.Writer) (Sink, error) 
 		}
 		return kafka.NewWriter(cfg, cols)
 	}
-	var w io.Writer = nopCloser{stdout}
+	name, codec := target, ""
+	for _, ext := range []string{".gz", ".zst"} {
+		if strings.HasSuffix(target, ext) {
+			name, codec = strings.TrimSuffix(target, ext), ext
+		}
+	}
+	if codec != "" && strings.HasSuffix(name, ".parquet") {
+		return nil, fmt.Errorf("%w: %s: Parquet compresses its columns itself (zstd); write .parquet", ErrTarget, target)
+	}
+	var w io.WriteCloser = nopCloser{stdout}
 	if target != "-" {
 		f, err := os.Create(target)
 		if err != nil {
@@ -45,13 +62,39 @@ func Open(target string, cols []feature.Column, stdout io.Writer) (Sink, error) 
 		}
 		w = f
 	}
+	switch codec {
+	case ".gz":
+		w = compressed{gzip.NewWriter(w), w}
+	case ".zst":
+		zw, err := zstd.NewWriter(w)
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		w = compressed{zw, w}
+	}
 	switch {
-	case strings.HasSuffix(target, ".jsonl") || strings.HasSuffix(target, ".json"):
+	case strings.HasSuffix(name, ".jsonl") || strings.HasSuffix(name, ".json"):
 		return jsonl.NewWriter(w, cols), nil
-	case strings.HasSuffix(target, ".parquet"):
+	case strings.HasSuffix(name, ".parquet"):
 		return parquet.NewWriter(w, cols), nil
 	}
 	return csv.NewWriter(w, cols), nil
+}
+
+// compressed is a compressor over a file: Close ends the stream, then
+// closes the file.
+type compressed struct {
+	io.WriteCloser
+	file io.Closer
+}
+
+func (c compressed) Close() error {
+	err := c.WriteCloser.Close()
+	if cerr := c.file.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 type nopCloser struct{ io.Writer }

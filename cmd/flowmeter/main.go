@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
@@ -88,8 +89,27 @@ func usage() string {
 	for _, c := range commands {
 		fmt.Fprintf(&b, "  %-15s %s\n", c.name, c.summary)
 	}
-	b.WriteString("\nRun 'flowmeter COMMAND -h' for the flags of a command.\n")
+	b.WriteString("\nRun 'flowmeter COMMAND -h' for the flags of a command, 'flowmeter --version' for the version.\n")
 	return b.String()
+}
+
+// version is the module version and the commit the binary was built from
+// (from the Go build information).
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "flowmeter (no build information)"
+	}
+	v, rev, dirty := bi.Main.Version, "unknown commit", ""
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision":
+			rev = "commit " + s.Value
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = " (with uncommitted changes)"
+		}
+	}
+	return fmt.Sprintf("flowmeter %s, %s%s, %s", v, rev, dirty, bi.GoVersion)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -103,8 +123,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return c.run(ctx, rest, stdout, stderr)
 		}
 	}
-	if name == "help" || name == "-h" || name == "--help" {
+	switch name {
+	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage())
+		return nil
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, version())
 		return nil
 	}
 	fmt.Fprint(stderr, usage())

@@ -431,3 +431,10 @@ func TestTruthfulMessages(t *testing.T) {
 		t.Errorf("output to a full disk: %v\n%s", err, errOut)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	out, _, err := runCmd(t, "--version")
+	if err != nil || !strings.HasPrefix(out, "flowmeter ") || !strings.Contains(out, "go1.") {
+		t.Errorf("--version: %q, %v", out, err)
+	}
+}
