@@ -15,7 +15,7 @@ fail=0
 for t in "${all[@]}"; do
 	pkg=${t%%:*} name=${t##*:}
 	if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
-	if out=$(go test -run '^$' -fuzz "^$name\$" -fuzztime "$d" -parallel 1 "./$pkg" 2>&1); then
+	if out=$(go test -timeout 0 -run '^$' -fuzz "^$name\$" -fuzztime "$d" -parallel 1 "./$pkg" 2>&1); then
 		printf '%-20s %-16s ok    %s\n' "$name" "$pkg" "$(echo "$out" | grep -o 'execs: [0-9]*' | tail -1)"
 	else
 		fail=1

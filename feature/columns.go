@@ -34,6 +34,7 @@ const (
 	FieldCICTimestamp // first packet time, "2006-01-02 15:04:05.000000" UTC
 	FieldSeedTuple    // "src--dst--PROTO--sport--dport"
 	FieldSeedProto    // "TCP", "UDP", "ICMP" or the number
+	FieldCommunityID  // Community ID v1; Index is icmp_type's (icmp_code follows it)
 )
 
 // Column is one output column.
@@ -48,7 +49,7 @@ type Column struct {
 func (c Column) IsString() bool {
 	switch c.Field {
 	case FieldFlowID, FieldSrcIP, FieldDstIP, FieldFirst, FieldLast, FieldEnd, FieldCapture,
-		FieldLabel, FieldCategory, FieldVerdict, FieldCICFlowID, FieldCICTimestamp, FieldSeedTuple, FieldSeedProto:
+		FieldLabel, FieldCategory, FieldVerdict, FieldCICFlowID, FieldCICTimestamp, FieldSeedTuple, FieldSeedProto, FieldCommunityID:
 		return true
 	}
 	return false
@@ -96,6 +97,15 @@ func Columns(set string, s *Schema, o Options) ([]Column, error) {
 	return cols, nil
 }
 
+// icmpTypeIndex is the position of icmp_type, which icmp_code follows.
+func icmpTypeIndex(s *Schema) int {
+	i := s.Index("icmp_type")
+	if i < 0 || s.Index("icmp_code") != i+1 {
+		panic("feature: icmp_code must follow icmp_type in the schema")
+	}
+	return i
+}
+
 func nativeColumns(s *Schema, o Options) []Column {
 	cols := []Column{
 		{Name: "flow_id", Field: FieldFlowID},
@@ -110,6 +120,7 @@ func nativeColumns(s *Schema, o Options) []Column {
 		{Name: "first_seen", Field: FieldFirst},
 		{Name: "last_seen", Field: FieldLast},
 		{Name: "end_reason", Field: FieldEnd},
+		{Name: "community_id", Field: FieldCommunityID, Index: icmpTypeIndex(s)},
 	}
 	for i, f := range s.Features {
 		cols = append(cols, Column{Name: f.Name, Field: FieldFeature, Index: i})
@@ -374,6 +385,8 @@ func AppendValue(dst []byte, r *Record, c Column) []byte {
 		return time.Unix(0, r.Last).UTC().AppendFormat(dst, TimeLayout)
 	case FieldEnd:
 		return append(dst, r.End.String()...)
+	case FieldCommunityID:
+		return AppendCommunityID(dst, r, int(r.Values[c.Index]), int(r.Values[c.Index+1]))
 	case FieldCapture:
 		return append(dst, r.Capture...)
 	case FieldLabel:

@@ -3,6 +3,7 @@ package feature_test
 import (
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"strconv"
 	"testing"
 
@@ -26,6 +27,38 @@ func TestAppendFloat(t *testing.T) {
 	for _, v := range []float64{0, math.Copysign(0, -1), math.NaN(), math.Inf(1), math.Inf(-1)} {
 		if got := string(feature.AppendFloat(nil, v)); got != "0" {
 			t.Errorf("%v: %q", v, got)
+		}
+	}
+}
+
+// Community ID v1 (seed 0) equals the specification's published values,
+// the same for both directions of every protocol it covers.
+func TestCommunityID(t *testing.T) {
+	for _, c := range []struct {
+		proto      uint8
+		src, dst   string
+		typ, code  int
+		want       string
+		reverseTyp int // the answer's ICMP type (request/response pairs)
+	}{
+		{6, "128.232.110.120:34855", "66.35.250.204:80", -1, -1, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=", -1},
+		{6, "1.2.3.4:1122", "5.6.7.8:3344", -1, -1, "1:wCb3OG7yAFWelaUydu0D+125CLM=", -1},
+		{17, "1.2.3.4:1122", "5.6.7.8:3344", -1, -1, "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg=", -1},
+		{1, "1.2.3.4:0", "5.6.7.8:0", 8, 0, "1:crodRHL2FEsHjbv3UkRrfbs4bZ0=", 0},
+		{58, "[fe80:1:203:405:607:809:a0b:c0d]:0", "[fe80:1011:1213:1415:1617:1819:1a1b:1c1d]:0", 128, 0, "1:0bf7hyMJUwt3fMED7z8LIfRpBeo=", 129},
+		{46, "1.2.3.4:0", "5.6.7.8:0", -1, -1, "1:ikv3kmf89luf73WPz1jOs49S768=", -1},
+	} {
+		r := &feature.Record{Proto: c.proto, Src: netip.MustParseAddrPort(c.src), Dst: netip.MustParseAddrPort(c.dst)}
+		if got := string(feature.AppendCommunityID(nil, r, c.typ, c.code)); got != c.want {
+			t.Errorf("%d %s → %s: %s, want %s", c.proto, c.src, c.dst, got, c.want)
+		}
+		back := &feature.Record{Proto: c.proto, Src: r.Dst, Dst: r.Src}
+		typ := c.typ
+		if c.reverseTyp >= 0 {
+			typ = c.reverseTyp
+		}
+		if got := string(feature.AppendCommunityID(nil, back, typ, c.code)); got != c.want {
+			t.Errorf("%d %s → %s, the other way: %s, want %s", c.proto, c.dst, c.src, got, c.want)
 		}
 	}
 }
