@@ -35,6 +35,7 @@ const (
 	FieldSeedTuple    // "src--dst--PROTO--sport--dport"
 	FieldSeedProto    // "TCP", "UDP", "ICMP" or the number
 	FieldCommunityID  // Community ID v1; Index is icmp_type's (icmp_code follows it)
+	FieldNamedLabel   // the label in a dataset's own names; Index is the LabelNames style
 )
 
 // Column is one output column.
@@ -49,7 +50,7 @@ type Column struct {
 func (c Column) IsString() bool {
 	switch c.Field {
 	case FieldFlowID, FieldSrcIP, FieldDstIP, FieldFirst, FieldLast, FieldEnd, FieldCapture,
-		FieldLabel, FieldCategory, FieldVerdict, FieldCICFlowID, FieldCICTimestamp, FieldSeedTuple, FieldSeedProto, FieldCommunityID:
+		FieldLabel, FieldCategory, FieldVerdict, FieldCICFlowID, FieldCICTimestamp, FieldSeedTuple, FieldSeedProto, FieldCommunityID, FieldNamedLabel:
 		return true
 	}
 	return false
@@ -59,6 +60,39 @@ func (c Column) IsString() bool {
 type Options struct {
 	Labels bool // label and category
 	Scores bool // score and verdict
+	// LabelNames is how the CIC sets' Label column names the labels:
+	// LabelsCIC2017 (BENIGN), LabelsCIC2018 (Benign) or LabelsNative
+	// (benign, malicious); "" for the set's own.
+	LabelNames string
+}
+
+// Label name styles (Options.LabelNames).
+const (
+	LabelsNative  = "native"
+	LabelsCIC2017 = "cic2017"
+	LabelsCIC2018 = "cic2018"
+)
+
+// labelStyles numbers the styles for Column.Index.
+var labelStyles = map[string]int{LabelsNative: 0, LabelsCIC2017: 1, LabelsCIC2018: 2}
+
+// appendNamedLabel writes a label as CIC-IDS2017 (style 1: BENIGN, else
+// the attack's category) or CSE-CIC-IDS2018 (style 2: Benign, else the
+// category) name them; style 0 writes it as it is.
+func appendNamedLabel(dst []byte, r *Record, style int) []byte {
+	switch {
+	case style == 0 || r.Label == "" || r.Label == "unknown":
+		return append(dst, r.Label...)
+	case r.Label == "benign" && style == 1:
+		return append(dst, "BENIGN"...)
+	case r.Label == "benign":
+		return append(dst, "Benign"...)
+	case r.Category != "":
+		return append(dst, r.Category...)
+	case style == 1:
+		return append(dst, "ATTACK"...)
+	}
+	return append(dst, "Attack"...)
 }
 
 // Column set names.
@@ -76,13 +110,23 @@ var ColumnSets = []string{SetNative, SetCIC2017, SetCIC2018, SetSeed}
 func Columns(set string, s *Schema, o Options) ([]Column, error) {
 	var cols []Column
 	var err error
+	style, ok := labelStyles[o.LabelNames]
+	if !ok && o.LabelNames != "" {
+		return nil, fmt.Errorf("unknown label names %q (want native, cic2017 or cic2018)", o.LabelNames)
+	}
 	switch set {
 	case SetNative, "":
 		cols = nativeColumns(s, o)
 	case SetCIC2017:
-		cols, err = cicColumns(s, true)
+		if o.LabelNames == "" {
+			style = 1
+		}
+		cols, err = cicColumns(s, true, style)
 	case SetCIC2018:
-		cols, err = cicColumns(s, false)
+		if o.LabelNames == "" {
+			style = 2
+		}
+		cols, err = cicColumns(s, false, style)
 	case SetSeed:
 		cols, err = seedColumns(s)
 	default:
@@ -232,7 +276,7 @@ func feat(s *Schema, name, native string, scale float64) (Column, error) {
 // features including the duplicated Fwd Header Length, Label) or the
 // CSE-CIC-IDS2018 one (80 columns: Dst Port, Protocol, Timestamp, 76
 // features, Label), with our corrected values in CIC's units.
-func cicColumns(s *Schema, y2017 bool) ([]Column, error) {
+func cicColumns(s *Schema, y2017 bool, labelStyle int) ([]Column, error) {
 	var cols []Column
 	if y2017 {
 		cols = []Column{
@@ -265,7 +309,7 @@ func cicColumns(s *Schema, y2017 bool) ([]Column, error) {
 		}
 		cols = append(cols, c)
 	}
-	return append(cols, Column{Name: "Label", Field: FieldLabel}), nil
+	return append(cols, Column{Name: "Label", Field: FieldNamedLabel, Index: labelStyle}), nil
 }
 
 // seedColumns returns the original FlowMeter's 39 columns, in its order and
@@ -391,6 +435,8 @@ func AppendValue(dst []byte, r *Record, c Column) []byte {
 		return append(dst, r.Capture...)
 	case FieldLabel:
 		return append(dst, r.Label...)
+	case FieldNamedLabel:
+		return appendNamedLabel(dst, r, c.Index)
 	case FieldCategory:
 		return append(dst, r.Category...)
 	case FieldScore:

@@ -438,3 +438,36 @@ func TestVersion(t *testing.T) {
 		t.Errorf("--version: %q, %v", out, err)
 	}
 }
+
+// The CIC column sets name labels as their datasets do, so that notebooks
+// written for them (Label == "BENIGN", or "Benign") read flowmeter's output.
+func TestCICLabelNames(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.csv")
+	os.WriteFile(rules, []byte("label,category,host\nmalicious,PortScan,203.0.113.66\nbenign,normal,0.0.0.0/0\n"), 0o644)
+	sample := filepath.Join(fixtures, "sample.pcap")
+	for _, c := range []struct {
+		args        []string
+		benign, mal string
+	}{
+		{[]string{"--columns", "cic2017"}, "BENIGN", "PortScan"},
+		{[]string{"--columns", "cic2018"}, "Benign", "PortScan"},
+		{[]string{"--columns", "cic2017", "--label-names", "cic2018"}, "Benign", "PortScan"},
+		{[]string{"--columns", "cic2018", "--label-names", "native"}, "benign", "malicious"},
+	} {
+		out, errOut, err := runCmd(t, append(append([]string{"extract", "-q", "--labels", rules}, c.args...), sample)...)
+		if err != nil {
+			t.Fatal(err, errOut)
+		}
+		counts := map[string]int{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+			counts[line[strings.LastIndexByte(line, ',')+1:]]++
+		}
+		if len(counts) != 2 || counts[c.benign] == 0 || counts[c.mal] == 0 {
+			t.Errorf("%v: labels %v, want %s and %s", c.args, counts, c.benign, c.mal)
+		}
+	}
+	if _, _, err := runCmd(t, "extract", "--label-names", "foo", sample); !errors.Is(err, errUsage) {
+		t.Errorf("--label-names foo: %v", err)
+	}
+}
