@@ -49,6 +49,9 @@ type Config struct {
 	// (labelling, then scoring). Each may set Label, Category, Score,
 	// Verdict.
 	Decorate []func(r *feature.Record)
+	// Filter, when set, keeps only the frames it accepts (data, link type);
+	// the others are counted in Stats.Filtered and join no flow.
+	Filter func(data []byte, link uint16) bool
 	// OnPacket, when set, is called for every frame read, with its number in
 	// its capture and the ID of the flow record it joined (0: it joined
 	// none).
@@ -105,6 +108,7 @@ type Stats struct {
 	Packets          int64 // frames read
 	Bytes            int64 // frame bytes on the wire
 	Decoded          int64 // frames that joined a flow
+	Filtered         int64 // frames the filter (Config.Filter) left out
 	Skipped          [packet.NumReasons]int64
 	FragAttributed   int64 // non-first fragments attributed to their flow
 	FragUnattributed int64 // non-first fragments whose first fragment was not seen
@@ -124,6 +128,7 @@ func (s *Stats) Add(o *Stats) {
 	s.Packets += o.Packets
 	s.Bytes += o.Bytes
 	s.Decoded += o.Decoded
+	s.Filtered += o.Filtered
 	for i := range s.Skipped {
 		s.Skipped[i] += o.Skipped[i]
 	}
@@ -347,6 +352,10 @@ func (m *Meter) onPacket(n int, id uint64) {
 func (m *Meter) decode(meta *packet.Meta, data []byte, info capture.Info) bool {
 	m.stats.Packets++
 	m.stats.Bytes += int64(info.WireLen)
+	if m.cfg.Filter != nil && !m.cfg.Filter(data, info.Link) {
+		m.stats.Filtered++
+		return false
+	}
 	if r := meta.Decode(data, packet.Link(info.Link), info.WireLen); r != packet.OK {
 		m.stats.Skipped[r]++
 		return false

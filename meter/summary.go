@@ -32,7 +32,11 @@ func WriteSummary(w io.Writer, st *Stats, sum Summary) {
 	elapsed := sum.Elapsed
 	fmt.Fprintf(w, "flowmeter: %s, %d packets (%d bytes) in %.2fs (%.0f packets/s)\n",
 		source, st.Packets, st.Bytes, elapsed.Seconds(), float64(st.Packets)/max(elapsed.Seconds(), 1e-9))
-	fmt.Fprintf(w, "  decoded %d, skipped %d", st.Decoded, st.SkippedTotal())
+	fmt.Fprintf(w, "  decoded %d, ", st.Decoded)
+	if st.Filtered > 0 {
+		fmt.Fprintf(w, "filtered out %d, ", st.Filtered)
+	}
+	fmt.Fprintf(w, "skipped %d", st.SkippedTotal())
 	var parts []string
 	for r, n := range st.Skipped {
 		if n > 0 {

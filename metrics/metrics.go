@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/flowmeter/flowmeter/flow"
@@ -113,8 +114,11 @@ func Addr(a string) string {
 // returns the listening address and a function that stops the server.
 func Serve(addr string, c *Collector) (string, func(), error) {
 	reg := prometheus.NewRegistry()
-	if err := reg.Register(c); err != nil {
-		return "", nil, err
+	// the standard go_* and process_* metrics beside flowmeter's own
+	for _, col := range []prometheus.Collector{c, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		if err := reg.Register(col); err != nil {
+			return "", nil, err
+		}
 	}
 	ln, err := net.Listen("tcp", Addr(addr))
 	if err != nil {

@@ -34,7 +34,7 @@ func TestServe(t *testing.T) {
 	for _, want := range []string{
 		"flowmeter_packets_total 32", "flowmeter_bytes_total 9212", `flowmeter_packets_skipped_total{reason="not_ip"} 1`,
 		"flowmeter_flows_active 5", `flowmeter_flows_ended_total{reason="fin"} 2`, `flowmeter_verdicts_total{verdict="malicious"} 3`,
-		`flowmeter_drops_total{cause="kernel"} 7`,
+		`flowmeter_drops_total{cause="kernel"} 7`, "go_goroutines ", "go_memstats_heap_alloc_bytes ", "process_resident_memory_bytes ",
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %q", want)

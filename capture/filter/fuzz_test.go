@@ -46,3 +46,24 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+// A Matcher accepts what the compiled program accepts, on Ethernet frames
+// only, and refuses vlan (a live-capture filter).
+func TestMatcher(t *testing.T) {
+	m, err := NewMatcher("tcp port 80 or udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, _ := Compile("tcp port 80 or udp")
+	for i, f := range frames() {
+		if want := run(t, prog, f); m.Match(f, 1) != want {
+			t.Errorf("frame %d: Match %v, program %v", i, !want, want)
+		}
+		if m.Match(f, 101) {
+			t.Errorf("frame %d matched as raw IP", i)
+		}
+	}
+	if _, err := NewMatcher("vlan 10 and tcp"); err == nil {
+		t.Error("vlan accepted for files")
+	}
+}

@@ -26,12 +26,13 @@ type classifyFlags struct {
 	packets    string // offline only
 	suspicious string // offline only
 	live       liveFlags
+	in         inputFlags
 }
 
 // offlineOnly and liveOnly are the flags of one mode.
 var (
 	offlineOnly = []string{"packets", "suspicious"}
-	liveOnly    = []string{"bpf", "filter", "promisc", "early-verdict"}
+	liveOnly    = []string{"bpf", "promisc", "early-verdict"}
 )
 
 func newClassifyFlags(synopsis, about string, stderr io.Writer) *classifyFlags {
@@ -44,6 +45,7 @@ func newClassifyFlags(synopsis, about string, stderr io.Writer) *classifyFlags {
 	f.fs.StringVar(&f.packets, "packets", "", "write per-packet verdicts to `FILE.csv` (capture, packet number, flow_id, verdict)")
 	f.fs.StringVar(&f.suspicious, "suspicious", "", "write the packets of malicious flows to `FILE` (.pcap, or .pcapng for mixed link types)")
 	f.live.register(f.fs)
+	f.in.register(f.fs, &f.live.filter)
 	return f
 }
 
@@ -101,7 +103,7 @@ func (f *classifyFlags) runOffline(ctx context.Context, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	if err := r.inputs(f.fs.Name(), f.fs.Args()); err != nil {
+	if err := f.in.apply(r, f.fs); err != nil {
 		return err
 	}
 	if err := refuseInputs(append([]string{f.packets, f.suspicious}, f.out.targets...), r.paths); err != nil {

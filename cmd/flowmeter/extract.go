@@ -12,6 +12,8 @@ type extractFlags struct {
 	run    runFlags
 	out    outFlags
 	labels labelFlags
+	in     inputFlags
+	filter string
 	early  int
 }
 
@@ -23,6 +25,7 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	f.out.register(fs)
 	f.labels.register(fs)
 	registerEarly(fs, &f.early)
+	f.in.register(fs, &f.filter)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -38,7 +41,7 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if err := r.inputs(fs.Name(), fs.Args()); err != nil {
+	if err := f.in.apply(r, fs); err != nil {
 		return err
 	}
 	if err := refuseInputs(f.out.targets, r.paths); err != nil {

@@ -135,6 +135,7 @@ type runFlags struct {
 	progress string
 	quiet    bool
 	metrics  string
+	linger   time.Duration // of the metrics endpoint after the run
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -142,12 +143,16 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (when a terminal), always, never")
 	fs.BoolVar(&f.quiet, "q", false, "no summary on stderr")
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (host:port; a bare :port binds 127.0.0.1); off by default")
+	fs.DurationVar(&f.linger, "metrics-linger", 0, "keep serving the final metrics this long after the run ends (so that a scrape catches them); Ctrl-C ends it")
 }
 
 // progressWriter is where the progress line goes (nil: nowhere).
 func (f *runFlags) progressWriter(stderr io.Writer) (io.Writer, error) {
 	if f.workers < 1 {
 		return nil, usagef("--workers must be at least 1")
+	}
+	if f.linger < 0 {
+		return nil, usagef("--metrics-linger must be a duration ≥ 0")
 	}
 	switch f.progress {
 	case "always":

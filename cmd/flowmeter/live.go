@@ -27,7 +27,6 @@ type liveFlags struct {
 func (f *liveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.iface, "i", "", "capture from interface `IFACE` (needs CAP_NET_RAW)")
 	fs.StringVar(&f.bpfFile, "bpf", "", "attach the classic BPF program in `FILE` (the output of tcpdump -dd EXPR) to the socket")
-	fs.StringVar(&f.filter, "filter", "", "capture filter `EXPR` in tcpdump syntax (host, net, port, portrange, ip, ip6, arp, tcp, udp, icmp, vlan, and/or/not, parentheses)")
 	fs.BoolVar(&f.promisc, "promisc", false, "put the interface in promiscuous mode while capturing")
 	fs.Int64Var(&f.earlyVerdict, "early-verdict", 0, "also write a scored record when a flow reaches `N` packets (end_reason early), while it goes on")
 }
@@ -106,7 +105,7 @@ func (f *classifyFlags) runLive(ctx context.Context, stdout, stderr io.Writer) e
 // closes them and prints the summary.
 func (r *metering) executeLive(ctx context.Context, g *live.Group, iface string, sinks []meter.Sink, a after, stderr io.Writer) error {
 	extra := a.extra(sinks)
-	tick, stop, err := startMetrics(r.run.metrics, stderr, func() metrics.Extra {
+	tick, stop, err := r.run.startMetrics(ctx, stderr, func() metrics.Extra {
 		e, k := extra(), g.Stats()
 		e.KernelDrops, e.Freezes = k.Drops, k.Freezes
 		return e

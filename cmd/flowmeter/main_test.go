@@ -11,10 +11,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowmeter/flowmeter/feature"
 )
@@ -302,7 +304,7 @@ func TestFlagsOfOtherCommands(t *testing.T) {
 		{"evaluate", "--columns", "seed", "x.csv"},
 		{"report", "-o", "dir", "--early", "4", "x.csv"},
 		{"classify", "--early", "4", sample},
-		{"classify", "--filter", "tcp", sample},
+		{"classify", "--bpf", "prog.txt", sample},
 		{"classify", "--early-verdict", "4", sample},
 		{"live", "-i", "lo", "--packets", "p.csv"},
 		{"live", "-i", "lo", sample},
@@ -469,5 +471,64 @@ func TestCICLabelNames(t *testing.T) {
 	}
 	if _, _, err := runCmd(t, "extract", "--label-names", "foo", sample); !errors.Is(err, errUsage) {
 		t.Errorf("--label-names foo: %v", err)
+	}
+}
+
+// --filter works on files as on a live capture, and -r names a capture as
+// tcpdump's does; filtered frames are counted, and vlan (a live-capture
+// filter) is refused for files.
+func TestOfflineFilter(t *testing.T) {
+	sample := filepath.Join(fixtures, "sample.pcap")
+	all, _, err := runCmd(t, "extract", "-q", "-r", sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := runCmd(t, "extract", "--filter", "udp and port 53", "-r", sample)
+	if err != nil {
+		t.Fatal(err, errOut)
+	}
+	rows := strings.Split(strings.TrimSpace(out), "\n")[1:]
+	if len(rows) == 0 || len(rows) >= strings.Count(all, "\n")-1 || !strings.Contains(errOut, "filtered out") {
+		t.Fatalf("%d of %d flows kept:\n%s", len(rows), strings.Count(all, "\n")-1, errOut)
+	}
+	for _, r := range rows {
+		f := strings.Split(r, ",")
+		if f[6] != "17" || f[3] != "53" && f[5] != "53" {
+			t.Errorf("a flow the filter should have left out: %.80s", r)
+		}
+	}
+	if _, _, err := runCmd(t, "classify", "--filter", "vlan 10", sample); !errors.Is(err, errUsage) {
+		t.Errorf("offline vlan filter: %v", err)
+	}
+}
+
+// With --metrics-linger an offline run keeps serving its final counts,
+// with the standard Go and process metrics, until the linger ends.
+func TestMetricsLinger(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := runCmd(t, "extract", "-q", "-o", filepath.Join(t.TempDir(), "f.csv"), "--metrics", addr, "--metrics-linger", "3s", filepath.Join(fixtures, "sample.pcap"))
+		done <- err
+	}()
+	var body string
+	for i := 0; i < 100 && !strings.Contains(body, "flowmeter_packets_total 1403"); i++ {
+		time.Sleep(20 * time.Millisecond)
+		if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+		}
+	}
+	if !strings.Contains(body, "flowmeter_packets_total 1403") || !strings.Contains(body, "go_goroutines") || !strings.Contains(body, "process_resident_memory_bytes") {
+		t.Errorf("no final metrics during the linger:\n%.400s", body)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

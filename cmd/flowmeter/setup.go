@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowmeter/flowmeter/capture"
+	"github.com/flowmeter/flowmeter/capture/filter"
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/label"
 	"github.com/flowmeter/flowmeter/meter"
@@ -67,6 +69,36 @@ func (r *metering) inputs(cmd string, args []string) error {
 	return nil
 }
 
+// inputFlags: -r FILE and --filter, for the commands that read captures
+// (--filter is also live's capture filter).
+type inputFlags struct {
+	read   listFlag
+	filter *string
+}
+
+func (f *inputFlags) register(fs *flag.FlagSet, filter *string) {
+	f.filter = filter
+	fs.Var(&f.read, "r", "read the capture `FILE` (repeatable; as tcpdump -r), besides the inputs given as arguments")
+	fs.StringVar(filter, "filter", "", "keep only the frames that match `EXPR`, in tcpdump syntax (host, net, port, portrange, ip, ip6, arp, tcp, udp, icmp, and/or/not, parentheses; vlan: live only). Files: Ethernet frames only, the others are filtered out")
+}
+
+// apply expands the inputs (-r files, then the arguments) and sets the
+// offline filter.
+func (f *inputFlags) apply(r *metering, fs *flag.FlagSet) error {
+	if err := r.inputs(fs.Name(), append(append([]string{}, f.read...), fs.Args()...)); err != nil {
+		return err
+	}
+	if *f.filter == "" {
+		return nil
+	}
+	m, err := filter.NewMatcher(*f.filter)
+	if err != nil {
+		return usagef("--filter %q: %v", *f.filter, err)
+	}
+	r.cfg.Filter = m.Match
+	return nil
+}
+
 // refuseInputs refuses an output that would overwrite one of the inputs
 // (the same path or the same file), before anything is opened for writing.
 func refuseInputs(targets, inputs []string) error {
@@ -112,19 +144,28 @@ func openSinks(targets []string, cols []feature.Column, stdout io.Writer) ([]met
 	return sinks, nil
 }
 
-// startMetrics serves Prometheus metrics on addr when it is set. The
+// startMetrics serves Prometheus metrics on --metrics when it is set. The
 // returned tick goes in meter.Config.OnTick; extra (may be nil) supplies
-// the counters kept outside the meter.
-func startMetrics(addr string, stderr io.Writer, extra func() metrics.Extra) (tick func(meter.Stats, int), stop func(), err error) {
-	if addr == "" {
+// the counters kept outside the meter. stop keeps serving the final
+// values for --metrics-linger (unless ctx ends first), then stops.
+func (rf *runFlags) startMetrics(ctx context.Context, stderr io.Writer, extra func() metrics.Extra) (tick func(meter.Stats, int), stop func(), err error) {
+	if rf.metrics == "" {
 		return nil, func() {}, nil
 	}
-	bound, tick, stop, err := metrics.Start(addr, extra)
+	bound, tick, stopNow, err := metrics.Start(rf.metrics, extra)
 	if err != nil {
 		return nil, nil, err
 	}
 	fmt.Fprintf(stderr, "flowmeter: metrics on http://%s/metrics\n", bound)
-	return tick, stop, nil
+	return tick, func() {
+		if rf.linger > 0 {
+			select {
+			case <-time.After(rf.linger):
+			case <-ctx.Done():
+			}
+		}
+		stopNow()
+	}, nil
 }
 
 // after is what an offline run reports and closes besides its sinks.
@@ -146,7 +187,7 @@ func (a after) extra(sinks []meter.Sink) func() metrics.Extra {
 // execute meters the inputs into the sinks, closes them and prints the
 // summary.
 func (r *metering) execute(ctx context.Context, sinks []meter.Sink, a after, stderr io.Writer) error {
-	tick, stop, err := startMetrics(r.run.metrics, stderr, a.extra(sinks))
+	tick, stop, err := r.run.startMetrics(ctx, stderr, a.extra(sinks))
 	if err != nil {
 		meter.CloseSinks(sinks)
 		return err
