@@ -97,14 +97,15 @@ func appendNamedLabel(dst []byte, r *Record, style int) []byte {
 
 // Column set names.
 const (
-	SetNative  = "native"
-	SetCIC2017 = "cic2017"
-	SetCIC2018 = "cic2018"
-	SetSeed    = "seed"
+	SetNative    = "native"
+	SetCIC2017   = "cic2017"
+	SetCIC2018   = "cic2018"
+	SetCIC2017ML = "cic2017-ml" // the MachineLearningCVE CSVs: Destination Port, 77 features, Label
+	SetSeed      = "seed"
 )
 
 // ColumnSets lists the accepted set names.
-var ColumnSets = []string{SetNative, SetCIC2017, SetCIC2018, SetSeed}
+var ColumnSets = []string{SetNative, SetCIC2017, SetCIC2017ML, SetCIC2018, SetSeed}
 
 // Columns returns the columns of the named set for schema s.
 func Columns(set string, s *Schema, o Options) ([]Column, error) {
@@ -127,6 +128,14 @@ func Columns(set string, s *Schema, o Options) ([]Column, error) {
 			style = 2
 		}
 		cols, err = cicColumns(s, false, style)
+	case SetCIC2017ML:
+		if o.LabelNames == "" {
+			style = 1
+		}
+		if cols, err = cicColumns(s, true, style); err == nil {
+			cols = cols[4:] // from Destination Port on, without Protocol and Timestamp
+			cols = append(cols[:1:1], cols[3:]...)
+		}
 	case SetSeed:
 		cols, err = seedColumns(s)
 	default:

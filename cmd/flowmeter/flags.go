@@ -186,7 +186,7 @@ type outFlags struct {
 
 func (f *outFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.targets, "o", "output `TARGET` (repeatable): .jsonl/.json for JSON lines, .parquet for Parquet, kafka://BROKER/TOPIC for Kafka, anything else CSV; - or none: CSV on stdout")
-	fs.StringVar(&f.columns, "columns", feature.SetNative, "column set: native, cic2017, cic2018 or seed")
+	fs.StringVar(&f.columns, "columns", feature.SetNative, "column set: native, cic2017, cic2017-ml, cic2018 or seed")
 	fs.StringVar(&f.labelNames, "label-names", "", "how the cic2017/cic2018 sets' Label column names labels: cic2017 (BENIGN), cic2018 (Benign) or native (benign); default: the set's own")
 }
 
