@@ -44,6 +44,7 @@ type Column struct {
 	Field Field
 	Index int     // feature index for FieldFeature
 	Scale float64 // multiplier for FieldFeature (unit conversion); 0 means 1
+	Count bool    // a FieldFeature whose values are whole numbers (IsCount)
 }
 
 // IsString reports whether the column holds text (quoted in JSON).
@@ -176,7 +177,7 @@ func nativeColumns(s *Schema, o Options) []Column {
 		{Name: "community_id", Field: FieldCommunityID, Index: icmpTypeIndex(s)},
 	}
 	for i, f := range s.Features {
-		cols = append(cols, Column{Name: f.Name, Field: FieldFeature, Index: i})
+		cols = append(cols, Column{Name: f.Name, Field: FieldFeature, Index: i, Count: IsCount(f)})
 	}
 	if o.Labels {
 		cols = append(cols, Column{Name: "label", Field: FieldLabel}, Column{Name: "category", Field: FieldCategory})
@@ -278,7 +279,7 @@ func feat(s *Schema, name, native string, scale float64) (Column, error) {
 	if i < 0 {
 		return Column{}, fmt.Errorf("column %q: no feature %q in the schema", name, native)
 	}
-	return Column{Name: name, Field: FieldFeature, Index: i, Scale: scale}, nil
+	return Column{Name: name, Field: FieldFeature, Index: i, Scale: scale, Count: IsCount(s.Features[i]) && (scale == 0 || scale == 1)}, nil
 }
 
 // cicColumns returns the CIC-IDS2017 header (85 columns: 7 identifiers, 77

@@ -298,6 +298,24 @@ func (s *Schema) Index(name string) int {
 // records the hash of the schema it was trained on.
 func (s *Schema) Hash() string { return HashNames(s.Names()) }
 
+// IsCount reports whether a feature is a count: its values are whole
+// numbers (packets, bytes, flags, flows, hosts, ports; not their means,
+// deviations or per-subflow averages), written as integers where a format
+// has them (Parquet INT64).
+func IsCount(f Feature) bool {
+	switch f.Unit {
+	case "packets", "bytes", "flag", "flows", "hosts", "ports":
+	default:
+		return false
+	}
+	for _, part := range []string{"_mean", "_std", "_avg", "subflow_"} {
+		if strings.Contains(f.Name, part) {
+			return false
+		}
+	}
+	return true
+}
+
 // Meaning fingerprints what the feature at position i is: a hash of its
 // name, unit and formula, the definition docs/features.md documents. A
 // model records the meaning of each input it reads and refuses data where

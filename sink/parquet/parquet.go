@@ -1,16 +1,19 @@
 // Package parquet writes flow records to an Apache Parquet file (zstd
 // compressed) with parquet-go. The Parquet schema is built from the same
-// column set as the CSV header: text columns are UTF-8 strings, ports,
-// protocol, IP version and VLAN are int32, every feature and the score are
-// doubles. (Parquet groups order columns by name; read them by name.)
-// Rows are flushed as a row group every RowGroupSize records, and Close
-// writes the footer; errors are sticky. It is the only package that imports
-// parquet-go.
+// column set as the CSV header, in the same order: text columns are UTF-8
+// strings (bytes that are not UTF-8, in a capture's file name say, are
+// written as \xNN), first_seen and last_seen are TIMESTAMP(MICROS, UTC),
+// ports, protocol, IP version, VLAN and every count (feature.IsCount) are
+// INT64, the other features and the score DOUBLE. Rows are flushed as a row
+// group every RowGroupSize records, and Close writes the footer; errors are
+// sticky. It is the only package that imports parquet-go.
 package parquet
 
 import (
 	"fmt"
 	"io"
+	"reflect"
+	"unicode/utf8"
 
 	pq "github.com/parquet-go/parquet-go"
 
@@ -25,15 +28,20 @@ type kind uint8
 const (
 	kText kind = iota
 	kInt
+	kTime
 	kDouble
 )
 
 func kindOf(c feature.Column) kind {
 	switch {
+	case c.Field == feature.FieldFirst || c.Field == feature.FieldLast:
+		return kTime
 	case c.IsString():
 		return kText
 	case c.Field == feature.FieldSrcPort, c.Field == feature.FieldDstPort, c.Field == feature.FieldProto,
 		c.Field == feature.FieldVersion, c.Field == feature.FieldVLAN:
+		return kInt
+	case c.Field == feature.FieldFeature && c.Count:
 		return kInt
 	}
 	return kDouble
@@ -53,32 +61,37 @@ type Writer struct {
 }
 
 // NewWriter returns a Writer of cols to w; Close closes w if it is an
-// io.Closer. Duplicate column names (CIC-IDS2017's second "Fwd Header
-// Length") get a ".1" suffix, as pandas gives them.
+// io.Closer. Duplicate column names (CIC-IDS2017's second "Fwd
+// Header Length") get a ".1" suffix, as pandas gives them.
 func NewWriter(w io.Writer, cols []feature.Column) *Writer {
-	g := pq.Group{}
-	names := make([]string, len(cols))
 	pw := &Writer{cols: cols}
+	var fields []reflect.StructField
+	seen := map[string]bool{}
 	for i, c := range cols {
 		name := c.Name
-		for k := 1; g[name] != nil; k++ {
+		for k := 1; seen[name]; k++ {
 			name = fmt.Sprintf("%s.%d", c.Name, k)
 		}
-		names[i] = name
+		seen[name] = true
 		k := kindOf(c)
 		pw.kinds = append(pw.kinds, k)
+		f := reflect.StructField{Name: fmt.Sprintf("F%d", i), Tag: reflect.StructTag(`parquet:"` + name + `"`)}
 		switch k {
 		case kText:
-			g[name] = pq.String()
+			f.Type = reflect.TypeOf("")
 		case kInt:
-			g[name] = pq.Int(32)
+			f.Type = reflect.TypeOf(int64(0))
+		case kTime:
+			f.Type, f.Tag = reflect.TypeOf(int64(0)), reflect.StructTag(`parquet:"`+name+`,timestamp(microsecond)"`)
 		default:
-			g[name] = pq.Leaf(pq.DoubleType)
+			f.Type = reflect.TypeOf(float64(0))
 		}
+		fields = append(fields, f)
 	}
-	schema := pq.NewSchema("flow", g)
-	for _, n := range names {
-		leaf, _ := schema.Lookup(n)
+	schema := pq.SchemaOf(reflect.New(reflect.StructOf(fields)).Elem().Interface())
+	schema = pq.NewSchema("flow", schema)
+	for i := range cols {
+		leaf, _ := schema.Lookup(tagName(fields[i].Tag))
 		pw.index = append(pw.index, leaf.ColumnIndex)
 	}
 	pw.w = pq.NewGenericWriter[any](w, schema, pq.Compression(&pq.Zstd))
@@ -86,6 +99,32 @@ func NewWriter(w io.Writer, cols []feature.Column) *Writer {
 		pw.c = c
 	}
 	return pw
+}
+
+// tagName is the column name in a parquet struct tag.
+func tagName(t reflect.StructTag) string {
+	v := t.Get("parquet")
+	for i := 0; i < len(v); i++ {
+		if v[i] == ',' {
+			return v[:i]
+		}
+	}
+	return v
+}
+
+// appendUTF8 appends b with every byte that is not part of valid UTF-8
+// written as \xNN, so that the string column stays readable.
+func appendUTF8(dst, b []byte) []byte {
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, fmt.Sprintf("\\x%02x", b[0])...)
+		} else {
+			dst = append(dst, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return dst
 }
 
 // Write adds a record.
@@ -99,22 +138,34 @@ func (w *Writer) Write(r *feature.Record) error {
 		switch w.kinds[i] {
 		case kText:
 			w.buf = feature.AppendValue(w.buf[:0], r, c)
-			v = pq.ByteArrayValue(append([]byte(nil), w.buf...))
+			if utf8.Valid(w.buf) {
+				v = pq.ByteArrayValue(append([]byte(nil), w.buf...))
+			} else {
+				v = pq.ByteArrayValue(appendUTF8(nil, w.buf))
+			}
+		case kTime:
+			t := r.First
+			if c.Field == feature.FieldLast {
+				t = r.Last
+			}
+			v = pq.Int64Value(t / 1000)
 		case kInt:
-			var n int32
+			var n int64
 			switch c.Field {
 			case feature.FieldSrcPort:
-				n = int32(r.Src.Port())
+				n = int64(r.Src.Port())
 			case feature.FieldDstPort:
-				n = int32(r.Dst.Port())
+				n = int64(r.Dst.Port())
 			case feature.FieldProto:
-				n = int32(r.Proto)
+				n = int64(r.Proto)
 			case feature.FieldVersion:
-				n = int32(r.Version)
+				n = int64(r.Version)
 			case feature.FieldVLAN:
-				n = int32(r.VLAN)
+				n = int64(r.VLAN)
+			default:
+				n = int64(r.Values[c.Index])
 			}
-			v = pq.Int32Value(n)
+			v = pq.Int64Value(n)
 		default:
 			x := r.Score
 			if c.Field == feature.FieldFeature {

@@ -3,7 +3,13 @@ package parquet_test
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	pq "github.com/parquet-go/parquet-go"
 
@@ -59,6 +65,92 @@ func TestReadBack(t *testing.T) {
 		if set == feature.SetCIC2017 {
 			if _, ok := f.Schema().Lookup("Fwd Header Length.1"); !ok {
 				t.Error("the duplicated CIC column was not renamed")
+			}
+		}
+	}
+}
+
+// The Parquet file has the columns of the CSV header in its order, typed:
+// times as TIMESTAMP(MICROS), ports and counts as INT64 (whose values are
+// exactly the CSV's), the other features as DOUBLE, text as UTF-8 strings
+// (a capture name that is not UTF-8 escaped, and the file still readable).
+func TestTypedOrderedColumns(t *testing.T) {
+	schema, _ := feature.NewSchema(8)
+	cols, _ := feature.Columns(feature.SetNative, schema, feature.Options{})
+	dir := t.TempDir()
+	b, err := os.ReadFile("../../meter/testdata/sample.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{filepath.Join(dir, "caf\xe9.pcap")}
+	os.WriteFile(paths[0], b, 0o644)
+	more, _ := filepath.Glob("../../meter/testdata/*.pcap*")
+	paths = append(paths, more...)
+	var pbuf, cbuf bytes.Buffer
+	pw, cw := parquet.NewWriter(&pbuf, cols), csv.NewWriter(&cbuf, cols)
+	m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema}, pw, cw)
+	if err := m.RunFiles(context.Background(), paths); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	cw.Close()
+	f, err := pq.OpenFile(bytes.NewReader(pbuf.Bytes()), int64(pbuf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := f.Schema().Fields()
+	if len(fields) != len(cols) {
+		t.Fatalf("%d columns, want %d", len(fields), len(cols))
+	}
+	for i, c := range cols {
+		if fields[i].Name() != c.Name {
+			t.Fatalf("column %d is %q, want %q (the CSV order)", i, fields[i].Name(), c.Name)
+		}
+	}
+	typeOf := func(name string) string {
+		leaf, _ := f.Schema().Lookup(name)
+		return leaf.Node.Type().String()
+	}
+	for name, want := range map[string]string{"first_seen": "TIMESTAMP(isAdjustedToUTC=true,unit=MICROS)", "src_port": "INT(64,true)",
+		"packets": "INT(64,true)", "fwd_syn_count": "INT(64,true)", "ctx_src_flows": "INT(64,true)", "duration_s": "DOUBLE", "pkt_len_mean": "DOUBLE",
+		"subflow_fwd_packets": "DOUBLE", "capture": "STRING", "community_id": "STRING"} {
+		if got := typeOf(name); got != want {
+			t.Errorf("%s is %s, want %s", name, got, want)
+		}
+	}
+	// every value read back is the CSV's
+	csvRows := strings.Split(strings.TrimSpace(cbuf.String()), "\n")[1:]
+	r := pq.NewReader(f)
+	row := make([]pq.Row, 1)
+	for i := 0; ; i++ {
+		n, err := r.ReadRows(row)
+		if n == 0 {
+			if i != len(csvRows) {
+				t.Fatalf("%d rows, %d in the CSV (%v)", i, len(csvRows), err)
+			}
+			break
+		}
+		want := strings.Split(csvRows[i], ",")
+		for j, c := range cols {
+			v := row[0][j]
+			var got string
+			switch {
+			case c.Name == "first_seen" || c.Name == "last_seen":
+				got = time.UnixMicro(v.Int64()).UTC().Format("2006-01-02T15:04:05.000000") + "000Z"
+			case c.Name == "capture" && !utf8.ValidString(want[j]):
+				if g := string(v.ByteArray()); g != strings.Replace(want[j], "\xe9", `\xe9`, 1) || !utf8.ValidString(g) {
+					t.Fatalf("capture %q", g)
+				}
+				continue
+			case v.Kind() == pq.Int64:
+				got = strconv.FormatInt(v.Int64(), 10)
+			case v.Kind() == pq.Double:
+				got = string(feature.AppendFloat(nil, v.Double()))
+			default:
+				got = string(v.ByteArray())
+			}
+			if got != want[j] && !(v.Kind() == pq.Double && c.Scale != 0) {
+				t.Fatalf("row %d, %s: %q, the CSV has %q", i+1, c.Name, got, want[j])
 			}
 		}
 	}
