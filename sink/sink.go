@@ -18,6 +18,7 @@ import (
 	"github.com/flowmeter/flowmeter/sink/jsonl"
 	"github.com/flowmeter/flowmeter/sink/kafka"
 	"github.com/flowmeter/flowmeter/sink/parquet"
+	"github.com/flowmeter/flowmeter/sink/zeek"
 )
 
 // Sink receives flow records (meter.Sink).
@@ -31,10 +32,11 @@ var ErrTarget = errors.New("bad output")
 
 // Open opens the output target for the columns cols: "-" is CSV on
 // stdout; kafka://BROKERS/TOPIC publishes to Kafka; a file name ending in
-// .jsonl or .json is JSON lines, in .parquet Parquet, anything else CSV. A
+// .jsonl or .json is JSON lines, in .parquet Parquet, in conn.log Zeek's
+// conn.log (records of schema s), anything else CSV. A
 // further .gz or .zst compresses the file (flows.csv.gz, flows.jsonl.zst);
 // any other scheme (xyz://) is an error.
-func Open(target string, cols []feature.Column, stdout io.Writer) (Sink, error) {
+func Open(target string, cols []feature.Column, s *feature.Schema, stdout io.Writer) (Sink, error) {
 	if scheme, _, ok := strings.Cut(target, "://"); ok && scheme != "kafka" {
 		return nil, fmt.Errorf("%w: unknown scheme %s:// (kafka:// is the one known)", ErrTarget, scheme)
 	}
@@ -78,6 +80,12 @@ func Open(target string, cols []feature.Column, stdout io.Writer) (Sink, error) 
 		return jsonl.NewWriter(w, cols), nil
 	case strings.HasSuffix(name, ".parquet"):
 		return parquet.NewWriter(w, cols), nil
+	case strings.HasSuffix(name, "conn.log"):
+		zw, err := zeek.NewWriter(w, s)
+		if err != nil {
+			w.Close()
+		}
+		return zw, err
 	}
 	return csv.NewWriter(w, cols), nil
 }

@@ -18,7 +18,7 @@ import (
 
 func write(t *testing.T, target string, cols []feature.Column) {
 	t.Helper()
-	s, err := sink.Open(target, cols, io.Discard)
+	s, err := sink.Open(target, cols, schema0(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +74,13 @@ func TestCompressedOutputs(t *testing.T) {
 func TestTargetErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, target := range []string{"s3://bucket/flows", "http://x/y", filepath.Join(dir, "f.parquet.gz"), "kafka://", "kafka://host:9092"} {
-		if _, err := sink.Open(target, nil, io.Discard); !errors.Is(err, sink.ErrTarget) {
+		if _, err := sink.Open(target, nil, schema0(), io.Discard); !errors.Is(err, sink.ErrTarget) {
 			t.Errorf("%s: %v", target, err)
 		}
 	}
+}
+
+func schema0() *feature.Schema {
+	s, _ := feature.NewSchema(0)
+	return s
 }

@@ -113,7 +113,7 @@ func (f *classifyFlags) runOffline(ctx context.Context, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	sinks, err := openSinks(f.out.targets, cols, stdout)
+	sinks, err := openSinks(f.out.targets, cols, r.schema, stdout)
 	if err != nil {
 		if packets != nil {
 			packets.Close()

@@ -47,7 +47,7 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := refuseInputs(f.out.targets, r.paths); err != nil {
 		return err
 	}
-	sinks, err := openSinks(f.out.targets, cols, stdout)
+	sinks, err := openSinks(f.out.targets, cols, r.schema, stdout)
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,7 @@ func (f *classifyFlags) runLive(ctx context.Context, stdout, stderr io.Writer) e
 		return err
 	}
 	defer g.Close()
-	sinks, err := openSinks(f.out.targets, cols, stdout)
+	sinks, err := openSinks(f.out.targets, cols, r.schema, stdout)
 	if err != nil {
 		return err
 	}

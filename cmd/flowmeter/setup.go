@@ -125,13 +125,13 @@ func (r *metering) classify(cl *model.Classifier) {
 }
 
 // openSinks opens every -o target (stdout CSV when there is none).
-func openSinks(targets []string, cols []feature.Column, stdout io.Writer) ([]meter.Sink, error) {
+func openSinks(targets []string, cols []feature.Column, s *feature.Schema, stdout io.Writer) ([]meter.Sink, error) {
 	if len(targets) == 0 {
 		targets = []string{"-"}
 	}
 	var sinks []meter.Sink
 	for _, t := range targets {
-		s, err := sink.Open(t, cols, stdout)
+		o, err := sink.Open(t, cols, s, stdout)
 		if err != nil {
 			meter.CloseSinks(sinks)
 			if errors.Is(err, sink.ErrTarget) {
@@ -139,7 +139,7 @@ func openSinks(targets []string, cols []feature.Column, stdout io.Writer) ([]met
 			}
 			return nil, err
 		}
-		sinks = append(sinks, s)
+		sinks = append(sinks, o)
 	}
 	return sinks, nil
 }
