@@ -70,17 +70,27 @@ func (q *queue) Pop() any {
 	return x
 }
 
-func generate(path string, nflows int, seed uint64, span time.Duration) error {
+// create starts an Ethernet pcap file with nanosecond timestamps.
+func create(path string) (*os.File, *bufio.Writer, *pcapgo.Writer, error) {
 	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w := pcapgo.NewWriterNanos(bw)
+	if err := w.WriteFileHeader(262144, layers.LinkTypeEthernet); err != nil {
+		f.Close()
+		return nil, nil, nil, err
+	}
+	return f, bw, w, nil
+}
+
+func generate(path string, nflows int, seed uint64, span time.Duration) error {
+	f, bw, w, err := create(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := pcapgo.NewWriterNanos(bw)
-	if err := w.WriteFileHeader(262144, layers.LinkTypeEthernet); err != nil {
-		return err
-	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x9E3779B97F4A7C15))
 	t0 := time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC)
 	gap := span / time.Duration(nflows)
@@ -120,16 +130,11 @@ func generate(path string, nflows int, seed uint64, span time.Duration) error {
 // generateFlood writes a SYN flood: nflows single SYNs to one server, each
 // from its own source address and port (spoofed, as a flood's are).
 func generateFlood(path string, nflows int, seed uint64, span time.Duration) error {
-	f, err := os.Create(path)
+	f, bw, w, err := create(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := pcapgo.NewWriterNanos(bw)
-	if err := w.WriteFileHeader(262144, layers.LinkTypeEthernet); err != nil {
-		return err
-	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x9E3779B97F4A7C15))
 	t0 := time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC)
 	gap := span / time.Duration(nflows)

@@ -11,6 +11,7 @@ import (
 	"io"
 
 	"github.com/flowmeter/flowmeter/feature"
+	"github.com/flowmeter/flowmeter/sink/internal/closing"
 )
 
 // Writer writes records as CSV rows. Not safe for concurrent use.
@@ -99,5 +100,5 @@ func (w *Writer) Close() error {
 	if w.err == nil && !w.header {
 		w.writeHeader()
 	}
-	return closeBuffered(w.w, &w.c, &w.err)
+	return closing.Close(w.w.Flush, &w.c, &w.err)
 }

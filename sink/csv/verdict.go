@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/flowmeter/flowmeter/feature"
+	"github.com/flowmeter/flowmeter/sink/internal/closing"
 )
 
 // PacketHeader is the header row of a PacketWriter.
@@ -67,20 +68,5 @@ func (w *PacketWriter) Close() error {
 		w.header = true
 		_, w.err = w.w.WriteString(PacketHeader + "\n")
 	}
-	return closeBuffered(w.w, &w.c, &w.err)
-}
-
-// closeBuffered flushes w unless *err is set, closes *c once, and returns
-// the first error (kept in *err).
-func closeBuffered(w *bufio.Writer, c *io.Closer, err *error) error {
-	if *err == nil {
-		*err = w.Flush()
-	}
-	if *c != nil {
-		if e := (*c).Close(); e != nil && *err == nil {
-			*err = e
-		}
-		*c = nil
-	}
-	return *err
+	return closing.Close(w.w.Flush, &w.c, &w.err)
 }

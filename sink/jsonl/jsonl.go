@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/flowmeter/flowmeter/feature"
+	"github.com/flowmeter/flowmeter/sink/internal/closing"
 )
 
 // Encoder turns records into JSON objects. Not safe for concurrent use.
@@ -107,14 +108,5 @@ func appendString(b []byte, s string) []byte {
 // Close flushes, closes the underlying writer if it is a Closer, and returns
 // the first error.
 func (w *Writer) Close() error {
-	if w.err == nil {
-		w.err = w.w.Flush()
-	}
-	if w.c != nil {
-		if err := w.c.Close(); err != nil && w.err == nil {
-			w.err = err
-		}
-		w.c = nil
-	}
-	return w.err
+	return closing.Close(w.w.Flush, &w.c, &w.err)
 }

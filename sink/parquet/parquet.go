@@ -18,6 +18,7 @@ import (
 	pq "github.com/parquet-go/parquet-go"
 
 	"github.com/flowmeter/flowmeter/feature"
+	"github.com/flowmeter/flowmeter/sink/internal/closing"
 )
 
 // RowGroupSize is the number of records per row group.
@@ -203,14 +204,5 @@ func (w *Writer) Close() error {
 	if w.err == nil && len(w.rows) > 0 {
 		w.err = w.flushRows()
 	}
-	if w.err == nil {
-		w.err = w.w.Close()
-	}
-	if w.c != nil {
-		if err := w.c.Close(); err != nil && w.err == nil {
-			w.err = err
-		}
-		w.c = nil
-	}
-	return w.err
+	return closing.Close(w.w.Close, &w.c, &w.err)
 }

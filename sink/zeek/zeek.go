@@ -21,6 +21,7 @@ import (
 
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/flow"
+	"github.com/flowmeter/flowmeter/sink/internal/closing"
 )
 
 // Fields and Types are conn.log's #fields and #types lines.
@@ -222,15 +223,5 @@ func (w *Writer) Close() error {
 	if w.err == nil {
 		_, w.err = fmt.Fprintf(w.w, "#close\t%s\n", zeekTime(w.last))
 	}
-	if w.err == nil {
-		w.err = w.w.Flush()
-	}
-	if w.c != nil {
-		if err := w.c.Close(); err != nil && w.err == nil {
-			w.err = err
-		}
-		w.c = nil
-	}
-	return w.err
+	return closing.Close(w.w.Flush, &w.c, &w.err)
 }
-
