@@ -154,7 +154,25 @@ func (c *Classifier) Counts() map[string]int64 {
 	return map[string]int64{VerdictMalicious: c.malicious.Load(), VerdictBenign: c.benign.Load()}
 }
 
-// Summary is the line the commands print after a run.
+// Summary is what the commands print after a run: the verdicts, and what
+// the model promised at this threshold when it was trained.
 func (c *Classifier) Summary() string {
-	return fmt.Sprintf("verdicts (threshold %.4g): %d malicious, %d benign", c.Threshold, c.malicious.Load(), c.benign.Load())
+	s := fmt.Sprintf("verdicts (threshold %.4g): %d malicious, %d benign", c.Threshold, c.malicious.Load(), c.benign.Load())
+	return s + "\n  " + c.Promise()
+}
+
+// Promise says what the model's out-of-fold evaluation measured at the
+// classifier's threshold: the share of benign flows it flags and of
+// malicious flows it catches, on captures it was not trained on.
+func (c *Classifier) Promise() string {
+	m := c.Model.Model
+	if m.Training == nil || m.Training.Metrics == nil {
+		return "the model records no out-of-fold evaluation: no promise of its false-positive rate"
+	}
+	mm := m.Training.Metrics
+	if mm.Threshold != c.Threshold {
+		return fmt.Sprintf("the model was evaluated at its threshold %.4g, not at %.4g: no promise at this one", mm.Threshold, c.Threshold)
+	}
+	return fmt.Sprintf("the model promises (cross-validation over held-out captures, %d flows): %.2f %% of benign flows flagged, %.1f %% of malicious flows caught; traffic unlike its training data may differ",
+		mm.TP+mm.FP+mm.TN+mm.FN, 100*mm.FPR, 100*mm.Recall)
 }

@@ -228,3 +228,21 @@ func TestModelChecked(t *testing.T) {
 		t.Errorf("LoadEdited: %v", err)
 	}
 }
+
+// classify says what the model promises at its threshold (its out-of-fold
+// false-positive rate and recall), and that it promises nothing at another.
+func TestPromise(t *testing.T) {
+	m, _ := model.Default()
+	c, _, err := model.NewClassifier(m, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mm := m.Training.Metrics
+	if p := c.Promise(); !strings.Contains(p, fmt.Sprintf("%.2f %% of benign", 100*mm.FPR)) || !strings.Contains(p, fmt.Sprintf("%.1f %% of malicious", 100*mm.Recall)) {
+		t.Errorf("promise %q", p)
+	}
+	c2, _, _ := model.NewClassifier(m, 0.9)
+	if p := c2.Promise(); !strings.Contains(p, "no promise") {
+		t.Errorf("at another threshold: %q", p)
+	}
+}
