@@ -147,6 +147,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := newFlags("evaluate [flags] LABELLED.csv... | --labels RULES CAPTURES...", "Measures a model on labelled flows: confusion matrix, precision, recall, F1, FPR, AUCs, per category.", stderr)
 	var f scoreFlags
 	f.register(fs, 0)
+	byGroup := fs.Bool("by-group", false, "also print each group's (capture, or source with --group source) false-positive rate and recall")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -162,5 +163,9 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "%d labelled flows (%d benign, %d malicious) from %d captures; model %s\n", sc.data.Len(), benign, mal, sc.data.Groups(), sc.model.Algorithm)
 	mm := model.Evaluate(sc.scores, sc.data.Y, sc.data.Cat, t)
 	mm.Write(stdout)
+	if *byGroup {
+		fmt.Fprintln(stdout)
+		train.WriteByGroup(stdout, train.ByGroup(sc.data, sc.scores, t, nil))
+	}
 	return nil
 }

@@ -22,6 +22,7 @@ type trainFlags struct {
 	exclude   string
 	trainOnly string
 	compare   bool
+	loso      bool
 }
 
 func (f *trainFlags) register(fs *flag.FlagSet) {
@@ -45,6 +46,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.exclude, "exclude", "", "comma-separated features to leave out of the model inputs (globs: *_per_s, early_*)")
 	fs.StringVar(&f.trainOnly, "train-only", "", "comma-separated `PATHS`: captures at or under them are always in the training folds and never scored in cross-validation (does adding them help on the others?)")
 	fs.BoolVar(&f.compare, "compare", false, "cross-validate gbdt, logreg and seed on the same folds and print a table")
+	fs.BoolVar(&f.loso, "loso", false, "leave one group out (each capture, or each source with --group source) instead of --folds, and print each group's false-positive rate and recall")
 }
 
 // config completes the training configuration from the flags.
@@ -102,6 +104,17 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // crossValidate prints the out-of-fold metrics (nil without folds).
 func (f *trainFlags) crossValidate(d *train.Dataset, cfg train.Config, stdout io.Writer) (*model.Metrics, error) {
+	if f.loso {
+		mm, gm, err := train.LeaveOneOutByGroup(d, cfg, f.trainOnlyFunc())
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stdout, "\nleave one %s out (%d held out in turn), %s:\n", f.data.group, len(gm), cfg.Approach)
+		mm.Write(stdout)
+		fmt.Fprintf(stdout, "\neach held-out %s at threshold %.4g:\n\n", f.data.group, mm.Threshold)
+		train.WriteByGroup(stdout, gm)
+		return mm, nil
+	}
 	if cfg.Folds <= 1 {
 		return nil, nil
 	}

@@ -148,3 +148,94 @@ func TopImportance(names []string, imp []float64, n int) map[string]float64 {
 	}
 	return out
 }
+
+// LeaveOneOut gives every group its own fold (in name order): each group is
+// scored by a model trained on all the others. Groups for which trainOnly
+// is true get fold -1 (always trained on, never scored).
+func LeaveOneOut(d *Dataset, trainOnly func(string) bool) (map[string]int, int) {
+	names, _ := groupsOf(d)
+	fold := map[string]int{}
+	k := 0
+	for _, g := range names {
+		if trainOnly != nil && trainOnly(g) {
+			fold[g] = -1
+			continue
+		}
+		fold[g] = k
+		k++
+	}
+	return fold, k
+}
+
+// GroupMetrics is how a model did on one group's flows.
+type GroupMetrics struct {
+	Group             string
+	Benign, Malicious int
+	FalsePositives    int // benign flows flagged
+	Caught            int // malicious flows flagged
+}
+
+// ByGroup counts, per group of d, the flows flagged at threshold t (scores
+// by row; rows with fold -1 in fold, when fold is not nil, are left out).
+func ByGroup(d *Dataset, scores []float64, t float64, fold map[string]int) []GroupMetrics {
+	at := map[string]int{}
+	var out []GroupMetrics
+	for i, g := range d.Group {
+		if fold != nil && fold[g] < 0 {
+			continue
+		}
+		k, ok := at[g]
+		if !ok {
+			k = len(out)
+			at[g] = k
+			out = append(out, GroupMetrics{Group: g})
+		}
+		m := &out[k]
+		flagged := scores[i] >= t
+		switch {
+		case d.Y[i]:
+			m.Malicious++
+			if flagged {
+				m.Caught++
+			}
+		default:
+			m.Benign++
+			if flagged {
+				m.FalsePositives++
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Group < out[j].Group })
+	return out
+}
+
+// WriteByGroup writes the per-group table in Markdown: the benign
+// false-positive rate and the recall of each group.
+func WriteByGroup(w io.Writer, gm []GroupMetrics) {
+	fmt.Fprintf(w, "| group | benign flows | flagged (FPR) | malicious flows | caught (recall) |\n|---|---|---|---|---|\n")
+	pct := func(a, b int) string {
+		if b == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f %%", 100*float64(a)/float64(b))
+	}
+	for _, m := range gm {
+		fmt.Fprintf(w, "| %s | %d | %d (%s) | %d | %d (%s) |\n", m.Group, m.Benign, m.FalsePositives, pct(m.FalsePositives, m.Benign),
+			m.Malicious, m.Caught, pct(m.Caught, m.Malicious))
+	}
+}
+
+// LeaveOneOutByGroup cross-validates cfg with every group held out in turn,
+// chooses the threshold at cfg.TargetFPR over all the held-out scores, and
+// returns the held-out metrics and the per-group table.
+func LeaveOneOutByGroup(d *Dataset, cfg Config, trainOnly func(string) bool) (*model.Metrics, []GroupMetrics, error) {
+	fold, k := LeaveOneOut(d, trainOnly)
+	cfg.Folds = k
+	oof, err := CrossValidate(d, cfg, fold)
+	if err != nil {
+		return nil, nil, err
+	}
+	scores, y, cat := heldOut(d, fold, oof)
+	m := model.Evaluate(scores, y, cat, model.ThresholdAtFPR(scores, y, cfg.TargetFPR))
+	return &m, ByGroup(d, oof, m.Threshold, fold), nil
+}

@@ -244,3 +244,39 @@ func mustSchema(early int) *feature.Schema {
 	}
 	return s
 }
+
+// Leave one group out: each group is its own fold, scored by a model that
+// never saw it, and the per-group table counts its flows and flags.
+func TestLeaveOneOutByGroup(t *testing.T) {
+	d := fixture()
+	fold, k := train.LeaveOneOut(d, nil)
+	if k != d.Groups() || len(fold) != k {
+		t.Fatalf("%d folds for %d groups", k, d.Groups())
+	}
+	seen := map[int]bool{}
+	for _, f := range fold {
+		if seen[f] {
+			t.Fatal("two groups share a fold")
+		}
+		seen[f] = true
+	}
+	cfg := train.DefaultConfig
+	cfg.Approach = train.ApproachLogReg
+	mm, gm, err := train.LeaveOneOutByGroup(d, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	benign, mal := d.Counts()
+	var b, m, fp, caught int
+	for _, g := range gm {
+		b, m, fp, caught = b+g.Benign, m+g.Malicious, fp+g.FalsePositives, caught+g.Caught
+	}
+	if len(gm) != k || b != benign || m != mal || fp != mm.FP || caught != mm.TP {
+		t.Errorf("%d groups, %d/%d flows, %d FP, %d caught; metrics %+v", len(gm), b, m, fp, caught, mm)
+	}
+	var out bytes.Buffer
+	train.WriteByGroup(&out, gm)
+	if strings.Count(out.String(), "\n") != k+2 {
+		t.Errorf("table:\n%s", out.String())
+	}
+}
