@@ -12,14 +12,19 @@ package kafka
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/sink/jsonl"
@@ -33,11 +38,25 @@ type Config struct {
 	Linger       time.Duration // how long a batch waits to fill
 	Delivery     time.Duration // how long a record may take to be delivered before it counts as lost
 	FlushTimeout time.Duration // how long Close waits for buffered records
+
+	TLS            bool   // connect with TLS (system roots unless CAFile)
+	CAFile         string // PEM CA certificates to trust
+	CertFile       string // PEM client certificate (with KeyFile)
+	KeyFile        string
+	SASL           string // "", "plain", "scram-sha-256" or "scram-sha-512"
+	User, Password string // SASL credentials
 }
 
-// ParseURL reads kafka://BROKER[,BROKER...]/TOPIC[?flush_timeout=D], where
-// D (a Go duration, default 10s) is how long Close waits for the records
-// still buffered.
+// PasswordEnv is the environment variable that holds the SASL password
+// (never in the URL, which a process list shows).
+const PasswordEnv = "FLOWMETER_KAFKA_PASSWORD"
+
+// ParseURL reads kafka://BROKER[,BROKER...]/TOPIC[?PARAMS]. The parameters:
+// flush_timeout=D (a Go duration, default 10s: how long Close waits for
+// the records still buffered); tls=1, ca=FILE, cert=FILE, key=FILE (TLS,
+// with a CA and a client certificate; ca or cert imply tls);
+// sasl=plain|scram-sha-256|scram-sha-512 and user=NAME, with the password
+// in $FLOWMETER_KAFKA_PASSWORD.
 func ParseURL(s string) (Config, error) {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme != "kafka" || u.Host == "" || strings.Trim(u.Path, "/") == "" {
@@ -46,13 +65,84 @@ func ParseURL(s string) (Config, error) {
 	c := Config{Brokers: strings.Split(u.Host, ","), Topic: strings.Trim(u.Path, "/"),
 		Buffer: 100000, Linger: 50 * time.Millisecond, Delivery: 30 * time.Second, FlushTimeout: 10 * time.Second}
 	for k, v := range u.Query() {
-		d, err := time.ParseDuration(v[0])
-		if k != "flush_timeout" || err != nil || d <= 0 {
-			return Config{}, fmt.Errorf("%q: the one parameter is flush_timeout=DURATION (e.g. 2s)", s)
+		if err := c.set(k, v[0]); err != nil {
+			return Config{}, fmt.Errorf("%q: %v", s, err)
 		}
-		c.FlushTimeout = d
+	}
+	if c.SASL != "" && (c.User == "" || c.Password == "") {
+		return Config{}, fmt.Errorf("%q: sasl needs user=NAME and the password in $%s", s, PasswordEnv)
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return Config{}, fmt.Errorf("%q: give cert and key together", s)
 	}
 	return c, nil
+}
+
+// set applies one URL parameter.
+func (c *Config) set(k, v string) error {
+	switch k {
+	case "flush_timeout":
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("flush_timeout=%s: want a duration such as 2s", v)
+		}
+		c.FlushTimeout = d
+	case "tls":
+		c.TLS = v == "1" || v == "true"
+	case "ca":
+		c.CAFile, c.TLS = v, true
+	case "cert":
+		c.CertFile, c.TLS = v, true
+	case "key":
+		c.KeyFile = v
+	case "sasl":
+		switch v {
+		case "plain", "scram-sha-256", "scram-sha-512":
+			c.SASL, c.Password = v, os.Getenv(PasswordEnv)
+		default:
+			return fmt.Errorf("sasl=%s: want plain, scram-sha-256 or scram-sha-512", v)
+		}
+	case "user":
+		c.User = v
+	default:
+		return fmt.Errorf("unknown parameter %s (flush_timeout, tls, ca, cert, key, sasl, user)", k)
+	}
+	return nil
+}
+
+// security returns the client options for TLS and SASL.
+func (c *Config) security() ([]kgo.Opt, error) {
+	var opts []kgo.Opt
+	if c.TLS {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if c.CAFile != "" {
+			pem, err := os.ReadFile(c.CAFile)
+			if err != nil {
+				return nil, err
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("%s: no PEM certificate", c.CAFile)
+			}
+		}
+		if c.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+			if err != nil {
+				return nil, err
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	switch c.SASL {
+	case "plain":
+		opts = append(opts, kgo.SASL(plain.Auth{User: c.User, Pass: c.Password}.AsMechanism()))
+	case "scram-sha-256":
+		opts = append(opts, kgo.SASL(scram.Auth{User: c.User, Pass: c.Password}.AsSha256Mechanism()))
+	case "scram-sha-512":
+		opts = append(opts, kgo.SASL(scram.Auth{User: c.User, Pass: c.Password}.AsSha512Mechanism()))
+	}
+	return opts, nil
 }
 
 // Stats counts what happened to the records.
@@ -77,7 +167,11 @@ type Writer struct {
 
 // NewWriter connects lazily: it does not wait for a broker.
 func NewWriter(cfg Config, cols []feature.Column) (*Writer, error) {
-	cl, err := kgo.NewClient(
+	sec, err := cfg.security()
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	cl, err := kgo.NewClient(append(sec,
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.DefaultProduceTopic(cfg.Topic),
 		kgo.MaxBufferedRecords(cfg.Buffer),
@@ -87,7 +181,7 @@ func NewWriter(cfg Config, cols []feature.Column) (*Writer, error) {
 		// At-least-once is enough for flow records, and without producer IDs
 		// the client resumes cleanly with a broker that lost its state.
 		kgo.DisableIdempotentWrite(),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
