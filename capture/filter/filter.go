@@ -85,34 +85,21 @@ func (p *parser) peek() string {
 
 func (p *parser) next() string { t := p.peek(); p.i++; return t }
 
+// expr parses factors joined by and/or. As in libpcap, "and" and "or" have
+// the same precedence and associate left to right: "a or b and c" is
+// "(a or b) and c".
 func (p *parser) expr() (*node, error) {
-	a, err := p.term()
-	if err != nil {
-		return nil, err
-	}
-	for p.peek() == "or" {
-		p.next()
-		b, err := p.term()
-		if err != nil {
-			return nil, err
-		}
-		a = &node{op: "or", a: a, b: b}
-	}
-	return a, nil
-}
-
-func (p *parser) term() (*node, error) {
 	a, err := p.factor()
 	if err != nil {
 		return nil, err
 	}
-	for p.peek() == "and" {
+	for op := p.peek(); op == "and" || op == "or"; op = p.peek() {
 		p.next()
 		b, err := p.factor()
 		if err != nil {
 			return nil, err
 		}
-		a = &node{op: "and", a: a, b: b}
+		a = &node{op: op, a: a, b: b}
 	}
 	return a, nil
 }
