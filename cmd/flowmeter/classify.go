@@ -31,7 +31,7 @@ type classifyFlags struct {
 
 // offlineOnly and liveOnly are the flags of one mode.
 var (
-	offlineOnly = []string{"packets", "suspicious"}
+	offlineOnly = []string{"packets", "suspicious", "r"}
 	liveOnly    = []string{"bpf", "promisc", "early-verdict"}
 )
 

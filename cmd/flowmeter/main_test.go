@@ -307,6 +307,7 @@ func TestFlagsOfOtherCommands(t *testing.T) {
 		{"classify", "--bpf", "prog.txt", sample},
 		{"classify", "--early-verdict", "4", sample},
 		{"live", "-i", "lo", "--packets", "p.csv"},
+		{"live", "-i", "lo", "-r", sample},
 		{"live", "-i", "lo", sample},
 		{"live", sample},
 		{"extract", "--model", "m.json", sample},
