@@ -55,13 +55,13 @@ const (
 
 // Writer writes conn.log. Not safe for concurrent use.
 type Writer struct {
-	w           *bufio.Writer
-	c           io.Closer
-	idx         []int
-	buf         []byte
-	header      bool
-	first, last int64
-	err         error
+	w      *bufio.Writer
+	c      io.Closer
+	idx    []int
+	buf    []byte
+	header bool
+	last   int64
+	err    error
 }
 
 // NewWriter returns a Writer to w of records of schema s; Close closes w
