@@ -15,6 +15,7 @@ import (
 
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/sink/csv"
+	"github.com/flowmeter/flowmeter/sink/ipfix"
 	"github.com/flowmeter/flowmeter/sink/jsonl"
 	"github.com/flowmeter/flowmeter/sink/kafka"
 	"github.com/flowmeter/flowmeter/sink/parquet"
@@ -37,8 +38,15 @@ var ErrTarget = errors.New("bad output")
 // further .gz or .zst compresses the file (flows.csv.gz, flows.jsonl.zst);
 // any other scheme (xyz://) is an error.
 func Open(target string, cols []feature.Column, s *feature.Schema, stdout io.Writer) (Sink, error) {
-	if scheme, _, ok := strings.Cut(target, "://"); ok && scheme != "kafka" {
-		return nil, fmt.Errorf("%w: unknown scheme %s:// (kafka:// is the one known)", ErrTarget, scheme)
+	if scheme, _, ok := strings.Cut(target, "://"); ok && scheme != "kafka" && scheme != "ipfix" {
+		return nil, fmt.Errorf("%w: unknown scheme %s:// (kafka:// and ipfix:// are known)", ErrTarget, scheme)
+	}
+	if strings.HasPrefix(target, "ipfix://") {
+		addr, domain, err := ipfix.ParseURL(target)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrTarget, err)
+		}
+		return ipfix.NewWriter(addr, domain, s)
 	}
 	if strings.HasPrefix(target, "kafka://") {
 		cfg, err := kafka.ParseURL(target)
