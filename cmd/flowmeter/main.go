@@ -76,6 +76,7 @@ var commands = []command{
 	{"extract", "read captures and write one record per flow (CSV, JSON lines, Parquet, Kafka)", runExtract},
 	{"classify", "score every flow with a model (default: the embedded one) and give verdicts; -i IFACE: live", runClassify},
 	{"live", "capture from an interface (-i IFACE), classify flows as they end (classify -i)", runLive},
+	{"score", "score the flow records in a Kafka topic as a consumer group, verdicts to another topic (exactly once)", runScore},
 	{"train", "train a model on labelled flows (grouped cross-validation)", runTrain},
 	{"evaluate", "measure a model on labelled flows", runEvaluate},
 	{"report", "write an HTML report (curves, confusion matrix, importances, distributions)", runReport},

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"github.com/flowmeter/flowmeter/capture"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"io"
 	"net"
 	"net/http"
@@ -531,5 +532,57 @@ func TestMetricsLinger(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Sensors → Kafka → scorers: the flows extract publishes are scored by
+// `flowmeter score` into a verdict topic, once each.
+func TestScoreFromKafka(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "flows", "verdicts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	addr := c.ListenAddrs()[0]
+	if _, errOut, err := runCmd(t, "extract", "-q", "-o", "kafka://"+addr+"/flows", filepath.Join(fixtures, "sample.pcap")); err != nil {
+		t.Fatal(err, errOut)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		var o, e bytes.Buffer
+		done <- run(ctx, []string{"score", "--from", "kafka://" + addr + "/flows", "--to", "kafka://" + addr + "/verdicts", "--id", "t1"}, &o, &e)
+	}()
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("verdicts"), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	defer cl.Close()
+	verdicts := map[string]string{}
+	pctx, pcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer pcancel()
+	for len(verdicts) < 364 && pctx.Err() == nil {
+		cl.PollFetches(pctx).EachRecord(func(r *kgo.Record) {
+			var v struct {
+				FlowID  string  `json:"flow_id"`
+				Score   float64 `json:"score"`
+				Verdict string  `json:"verdict"`
+			}
+			if err := json.Unmarshal(r.Value, &v); err != nil || v.FlowID != string(r.Key) {
+				t.Fatalf("verdict %q: %v", r.Value, err)
+			}
+			verdicts[v.FlowID] = v.Verdict
+		})
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mal := 0
+	for _, v := range verdicts {
+		if v == "malicious" {
+			mal++
+		}
+	}
+	if len(verdicts) != 364 || mal < 300 {
+		t.Errorf("%d verdicts (%d malicious), want one for each of the 364 flows", len(verdicts), mal)
 	}
 }
