@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/flowmeter/flowmeter/model"
 	"github.com/flowmeter/flowmeter/model/train"
@@ -27,6 +29,7 @@ func Build(m *model.Model, d *train.Dataset, scores []float64, data []string) *I
 	}
 	benign, mal := d.Counts()
 	in.Data = fmt.Sprintf("Data: %d labelled flows (%d benign, %d malicious) from %v.", d.Len(), benign, mal, data)
+	in.Warning = trainingOverlap(m, data)
 	order := append([]string{}, profiles...)
 	top := train.SortImportance(in.Importance)
 	for _, e := range top[:min(8, len(top))] {
@@ -57,4 +60,32 @@ func (in *Input) addFeature(d *train.Dataset, name string) {
 	}
 	in.Features[name] = v
 	in.Order = append(in.Order, name)
+}
+
+// trainingOverlap warns when the data is, or holds, or is part of, the
+// model's own training data: scores on it flatter the model. It then quotes
+// what the model measured on captures it was not trained on.
+func trainingOverlap(m *model.Model, data []string) string {
+	if m.Training == nil {
+		return ""
+	}
+	under := func(a, b string) bool {
+		rel, err := filepath.Rel(b, a)
+		return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	}
+	for _, d := range data {
+		for _, t := range m.Training.Data {
+			d, t := filepath.Clean(d), filepath.Clean(t)
+			if !under(d, t) && !under(t, d) {
+				continue
+			}
+			w := fmt.Sprintf("%s is (part of) the model's training data (%s): the curves and the tables above flatter it.", d, t)
+			if mm := m.Training.Metrics; mm != nil {
+				w += fmt.Sprintf(" On captures it was not trained on (grouped cross-validation) it caught %.1f %% of malicious flows and flagged %.2f %% of benign ones at threshold %.4g.",
+					100*mm.Recall, 100*mm.FPR, mm.Threshold)
+			}
+			return w
+		}
+	}
+	return ""
 }

@@ -19,6 +19,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/flowmeter/flowmeter/model"
 )
@@ -36,6 +37,9 @@ type Input struct {
 	// malicious [1] flows.
 	Features map[string][2][]float64
 	Order    []string // features in the order to show
+	// Warning, when set, is shown above everything: the data is (partly)
+	// the model's training data, so the curves flatter it.
+	Warning string
 }
 
 var (
@@ -73,7 +77,9 @@ func curve(scores []float64, labels []bool, pr bool) plotter.XYs {
 	return xy
 }
 
-func linePlot(title, x, y string, pts plotter.XYs) (*plot.Plot, error) {
+// linePlot draws a curve with what a classifier that guesses would draw
+// (chance, dashed) and the model's operating point at its threshold.
+func linePlot(title, x, y string, pts, chance plotter.XYs, at plotter.XY) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
@@ -83,7 +89,21 @@ func linePlot(title, x, y string, pts plotter.XYs) (*plot.Plot, error) {
 	}
 	l.Color = maliciousColor
 	l.Width = vg.Points(1.5)
-	p.Add(l, plotter.NewGrid())
+	c, err := plotter.NewLine(chance)
+	if err != nil {
+		return nil, err
+	}
+	c.Color, c.Dashes = color.Gray{Y: 140}, []vg.Length{vg.Points(4), vg.Points(3)}
+	mark, err := plotter.NewScatter(plotter.XYs{at})
+	if err != nil {
+		return nil, err
+	}
+	mark.GlyphStyle.Color, mark.GlyphStyle.Radius, mark.GlyphStyle.Shape = color.Black, vg.Points(4), draw.CircleGlyph{}
+	p.Add(plotter.NewGrid(), c, l, mark)
+	p.Legend.Add("model", l)
+	p.Legend.Add("chance", c)
+	p.Legend.Add("at the threshold", mark)
+	p.Legend.Top = true
 	return p, nil
 }
 
@@ -188,9 +208,11 @@ body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:.3em .8em;text-align:right}
 th{background:#f3f3f3}.fig{display:inline-block;margin:.5em;vertical-align:top}
 .fig p{text-align:center;margin:.2em;font-size:90%}
+.warn{background:#fff3cd;border:1px solid #e0b000;padding:.6em}
 </style></head><body>
 <h1>{{.Title}}</h1>
 <p>{{.Model}}<br>{{.Data}}</p>
+{{if .Warning}}<p class="warn" id="warning"><strong>Warning:</strong> {{.Warning}}</p>{{end}}
 <h2>At the threshold {{printf "%.4g" .M.Threshold}}</h2>
 <table><tr><th>truth \ verdict</th><th>benign</th><th>malicious</th></tr>
 <tr><th>benign</th><td>{{.M.TN}}</td><td>{{.M.FP}}</td></tr>
@@ -213,11 +235,15 @@ func Write(dir string, in *Input) error {
 		return err
 	}
 	var curves, dists []figure
-	roc, err := linePlot(fmt.Sprintf("ROC curve (AUC %.3f)", in.Metrics.ROCAUC), "false-positive rate", "recall", curve(in.Scores, in.Labels, false))
+	m := in.Metrics
+	roc, err := linePlot(fmt.Sprintf("ROC curve (AUC %.3f)", m.ROCAUC), "false-positive rate", "recall", curve(in.Scores, in.Labels, false),
+		plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}}, plotter.XY{X: m.FPR, Y: m.Recall})
 	if err != nil {
 		return err
 	}
-	prc, err := linePlot(fmt.Sprintf("Precision-recall curve (AP %.3f)", in.Metrics.PRAUC), "recall", "precision", curve(in.Scores, in.Labels, true))
+	base := float64(m.TP+m.FN) / math.Max(float64(m.TP+m.FN+m.FP+m.TN), 1) // the share of malicious flows
+	prc, err := linePlot(fmt.Sprintf("Precision-recall curve (AP %.3f)", m.PRAUC), "recall", "precision", curve(in.Scores, in.Labels, true),
+		plotter.XYs{{X: 0, Y: base}, {X: 1, Y: base}}, plotter.XY{X: m.Recall, Y: m.Precision})
 	if err != nil {
 		return err
 	}
@@ -236,7 +262,7 @@ func Write(dir string, in *Input) error {
 		if err != nil {
 			return err
 		}
-		s, err := svg(ip, 7*vg.Inch, 5*vg.Inch)
+		s, err := svg(ip, 9*vg.Inch, 5.5*vg.Inch) // wide enough for the longest feature names
 		if err != nil {
 			return err
 		}
@@ -254,7 +280,7 @@ func Write(dir string, in *Input) error {
 		dists = append(dists, figure{name, s})
 	}
 	var b bytes.Buffer
-	err = page.Execute(&b, map[string]any{"Title": in.Title, "Model": in.Model, "Data": in.Data, "M": in.Metrics, "Curves": curves, "Dists": dists})
+	err = page.Execute(&b, map[string]any{"Title": in.Title, "Model": in.Model, "Data": in.Data, "M": in.Metrics, "Curves": curves, "Dists": dists, "Warning": in.Warning})
 	if err != nil {
 		return err
 	}

@@ -586,3 +586,34 @@ func TestScoreFromKafka(t *testing.T) {
 		t.Errorf("%d verdicts (%d malicious), want one for each of the 364 flows", len(verdicts), mal)
 	}
 }
+
+// The report of a model on its own training data says so, with what the
+// model did on captures it was not trained on; its curves carry the chance
+// line and the operating point at the threshold.
+func TestReportOnTrainingData(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.csv")
+	os.WriteFile(rules, []byte("label,category,host\nmalicious,scan,203.0.113.66\nbenign,normal,0.0.0.0/0\n"), 0o644)
+	sample := filepath.Join(fixtures, "sample.pcap")
+	mdl := filepath.Join(dir, "m.json")
+	if _, errOut, err := runCmd(t, "train", "-q", "-o", mdl, "--labels", rules, "--folds", "0", "--rounds", "10", sample); err != nil {
+		t.Fatal(err, errOut)
+	}
+	out := filepath.Join(dir, "rep")
+	if _, errOut, err := runCmd(t, "report", "-q", "-o", out, "--model", mdl, "--labels", rules, sample); err != nil {
+		t.Fatal(err, errOut)
+	}
+	page, _ := os.ReadFile(filepath.Join(out, "index.html"))
+	for _, want := range []string{`id="warning"`, "the model&#39;s training data", "chance", "at the threshold"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	other := filepath.Join(dir, "rep2")
+	if _, _, err := runCmd(t, "report", "-q", "-o", other, "--labels", rules, sample); err != nil {
+		t.Fatal(err)
+	}
+	if page, _ := os.ReadFile(filepath.Join(other, "index.html")); strings.Contains(string(page), `id="warning"`) {
+		t.Error("the embedded model was not trained on the sample, yet the report warns")
+	}
+}
