@@ -72,22 +72,25 @@ type command struct {
 }
 
 // commands lists every command, in the order of the usage text.
-var commands = []command{
-	{"extract", "read captures and write one record per flow (CSV, JSON lines, Parquet, Kafka)", runExtract},
-	{"classify", "score every flow with a model (default: the embedded one) and give verdicts; -i IFACE: live", runClassify},
-	{"live", "capture from an interface (-i IFACE), classify flows as they end (classify -i)", runLive},
-	{"score", "score the flow records in a Kafka topic as a consumer group, verdicts to another topic (exactly once)", runScore},
-	{"train", "train a model on labelled flows (grouped cross-validation)", runTrain},
-	{"evaluate", "measure a model on labelled flows", runEvaluate},
-	{"report", "write an HTML report (curves, confusion matrix, importances, distributions)", runReport},
-	{"import-xgboost", "convert an XGBoost JSON model trained on flowmeter's columns", runImportXGBoost},
-	{"features", "print the feature schema (name, unit, formula)", runFeatures},
+func commands() []command {
+	return []command{
+		{"extract", "read captures and write one record per flow (CSV, JSON lines, Parquet, Kafka)", runExtract},
+		{"classify", "score every flow with a model (default: the embedded one) and give verdicts; -i IFACE: live", runClassify},
+		{"live", "capture from an interface (-i IFACE), classify flows as they end (classify -i)", runLive},
+		{"score", "score the flow records in a Kafka topic as a consumer group, verdicts to another topic (exactly once)", runScore},
+		{"train", "train a model on labelled flows (grouped cross-validation)", runTrain},
+		{"evaluate", "measure a model on labelled flows", runEvaluate},
+		{"report", "write an HTML report (curves, confusion matrix, importances, distributions)", runReport},
+		{"import-xgboost", "convert an XGBoost JSON model trained on flowmeter's columns", runImportXGBoost},
+		{"features", "print the feature schema (name, unit, formula)", runFeatures},
+		{"completion", "print a shell completion script: bash or zsh", runCompletion},
+	}
 }
 
 func usage() string {
 	var b strings.Builder
 	b.WriteString("usage: flowmeter COMMAND [flags] [args]\n\ncommands:\n")
-	for _, c := range commands {
+	for _, c := range commands() {
 		fmt.Fprintf(&b, "  %-15s %s\n", c.name, c.summary)
 	}
 	b.WriteString("\nRun 'flowmeter COMMAND -h' for the flags of a command, 'flowmeter --version' for the version.\n")
@@ -119,7 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	name, rest := args[0], args[1:]
-	for _, c := range commands {
+	for _, c := range commands() {
 		if c.name == name {
 			return c.run(ctx, rest, stdout, stderr)
 		}

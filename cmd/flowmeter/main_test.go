@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -615,5 +616,30 @@ func TestReportOnTrainingData(t *testing.T) {
 	}
 	if page, _ := os.ReadFile(filepath.Join(other, "index.html")); strings.Contains(string(page), `id="warning"`) {
 		t.Error("the embedded model was not trained on the sample, yet the report warns")
+	}
+}
+
+// The completion script completes commands and each command's own flags
+// (run in bash when it is there).
+func TestCompletion(t *testing.T) {
+	script, _, err := runCmd(t, "completion", "bash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	path := filepath.Join(t.TempDir(), "c.sh")
+	os.WriteFile(path, []byte(script), 0o644)
+	for words, want := range map[string]string{"flowmeter ex": "extract", "flowmeter extract --max-": "--max-flows", "flowmeter score --fr": "--from"} {
+		cmd := exec.Command(bash, "-c", `source "$0"; COMP_WORDS=($1); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _flowmeter; echo "${COMPREPLY[@]}"`, path, words)
+		out, err := cmd.Output()
+		if err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("%q completes to %q (%v), want %q", words, out, err, want)
+		}
+	}
+	if _, _, err := runCmd(t, "completion", "fish"); !errors.Is(err, errUsage) {
+		t.Errorf("completion fish: %v", err)
 	}
 }
