@@ -103,42 +103,33 @@ func linePlot(title, x, y string, pts, chance plotter.XYs, at plotter.XY) (*plot
 	p.Legend.Add("model", l)
 	p.Legend.Add("chance", c)
 	p.Legend.Add("at the threshold", mark)
-	p.Legend.Top = true
+	p.Legend.Top = false // bottom right: below an ROC curve, below a precision-recall curve
+	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(14), vg.Points(8)
 	return p, nil
 }
 
-func importancePlot(imp map[string]float64) (*plot.Plot, error) {
-	type kv struct {
-		k string
-		v float64
-	}
-	var all []kv
+// bar is one input's share of the importance, for the HTML bar chart.
+type bar struct {
+	Name  string
+	Share float64
+	Width float64 // % of the largest
+}
+
+// importanceBars lists the 20 largest importances, largest first: an HTML
+// chart, so that every feature name shows in full.
+func importanceBars(imp map[string]float64) []bar {
+	var all []bar
 	for k, v := range imp {
-		all = append(all, kv{k, v})
+		all = append(all, bar{Name: k, Share: v})
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v || all[i].v == all[j].v && all[i].k < all[j].k })
+	sort.Slice(all, func(i, j int) bool { return all[i].Share > all[j].Share || all[i].Share == all[j].Share && all[i].Name < all[j].Name })
 	if len(all) > 20 {
 		all = all[:20]
 	}
-	// horizontal bars, largest on top
-	vals := make(plotter.Values, len(all))
-	names := make([]string, len(all))
-	for i, e := range all {
-		vals[len(all)-1-i] = e.v
-		names[len(all)-1-i] = e.k
+	for i := range all {
+		all[i].Width = 100 * all[i].Share / math.Max(all[0].Share, 1e-12)
 	}
-	p := plot.New()
-	p.Title.Text = "What the model leans on (normalised importance)"
-	bars, err := plotter.NewBarChart(vals, vg.Points(10))
-	if err != nil {
-		return nil, err
-	}
-	bars.Horizontal = true
-	bars.Color = maliciousColor
-	bars.LineStyle.Width = 0
-	p.Add(bars)
-	p.NominalY(names...)
-	return p, nil
+	return all
 }
 
 // distPlot overlays histograms of log10(1+|x|)·sign(x) for benign and
@@ -209,6 +200,8 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:
 th{background:#f3f3f3}.fig{display:inline-block;margin:.5em;vertical-align:top}
 .fig p{text-align:center;margin:.2em;font-size:90%}
 .warn{background:#fff3cd;border:1px solid #e0b000;padding:.6em}
+.bars td{text-align:left;min-width:20em}.bars td.name{font-family:monospace;min-width:0}
+.bar{display:inline-block;height:.9em;background:#c62828;vertical-align:middle;max-width:80%}
 </style></head><body>
 <h1>{{.Title}}</h1>
 <p>{{.Model}}<br>{{.Data}}</p>
@@ -220,6 +213,10 @@ th{background:#f3f3f3}.fig{display:inline-block;margin:.5em;vertical-align:top}
 <table><tr><th>precision</th><th>recall</th><th>F1</th><th>false-positive rate</th><th>ROC AUC</th><th>PR AUC</th><th>recall at 1 % FPR</th></tr>
 <tr><td>{{printf "%.4f" .M.Precision}}</td><td>{{printf "%.4f" .M.Recall}}</td><td>{{printf "%.4f" .M.F1}}</td><td>{{printf "%.4f" .M.FPR}}</td><td>{{printf "%.4f" .M.ROCAUC}}</td><td>{{printf "%.4f" .M.PRAUC}}</td><td>{{printf "%.4f" .M.RecallAt1FPR}}</td></tr></table>
 {{range .Curves}}<div class="fig">{{.SVG}}<p>{{.Caption}}</p></div>{{end}}
+{{if .Bars}}<h2>What the model leans on</h2>
+<table class="bars"><tr><th>feature</th><th>share of the importance</th></tr>
+{{range .Bars}}<tr><td class="name">{{.Name}}</td><td><div class="bar" style="width:{{printf "%.1f" .Width}}%"></div> {{printf "%.4f" .Share}}</td></tr>
+{{end}}</table>{{end}}
 <h2>Flagged per category</h2>
 <table><tr><th>truth</th><th>category</th><th>flows</th><th>flagged</th></tr>
 {{range .M.Categories}}<tr><td>{{.Label}}</td><td style="text-align:left">{{.Category}}</td><td>{{.Flows}}</td><td>{{printf "%.1f %%" (pct .Rate)}}</td></tr>
@@ -257,17 +254,6 @@ func Write(dir string, in *Input) error {
 		}
 		curves = append(curves, figure{p.c, s})
 	}
-	if len(in.Importance) > 0 {
-		ip, err := importancePlot(in.Importance)
-		if err != nil {
-			return err
-		}
-		s, err := svg(ip, 9*vg.Inch, 5.5*vg.Inch) // wide enough for the longest feature names
-		if err != nil {
-			return err
-		}
-		curves = append(curves, figure{"feature importance", s})
-	}
 	for _, name := range in.Order {
 		dp, err := distPlot(name, in.Features[name])
 		if err != nil {
@@ -280,7 +266,7 @@ func Write(dir string, in *Input) error {
 		dists = append(dists, figure{name, s})
 	}
 	var b bytes.Buffer
-	err = page.Execute(&b, map[string]any{"Title": in.Title, "Model": in.Model, "Data": in.Data, "M": in.Metrics, "Curves": curves, "Dists": dists, "Warning": in.Warning})
+	err = page.Execute(&b, map[string]any{"Title": in.Title, "Model": in.Model, "Data": in.Data, "M": in.Metrics, "Curves": curves, "Dists": dists, "Warning": in.Warning, "Bars": importanceBars(in.Importance)})
 	if err != nil {
 		return err
 	}

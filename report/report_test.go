@@ -28,8 +28,11 @@ func TestWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := string(b)
-	if n := strings.Count(page, "<svg"); n != 4 {
-		t.Errorf("%d inline SVG plots, want 4 (ROC, PR, importance, 1 distribution)", n)
+	if n := strings.Count(page, "<svg"); n != 3 {
+		t.Errorf("%d inline SVG plots, want 3 (ROC, PR, 1 distribution)", n)
+	}
+	if !strings.Contains(page, `<table class="bars">`) {
+		t.Error("no importance chart")
 	}
 	for _, want := range []string{"ROC curve (AUC 1.000)", "<td>0</td><td>3</td>", "scan"} {
 		if !strings.Contains(page, want) {
