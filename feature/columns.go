@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -136,6 +137,7 @@ func Columns(set string, s *Schema, o Options) ([]Column, error) {
 		if cols, err = cicColumns(s, true, style); err == nil {
 			cols = cols[4:] // from Destination Port on, without Protocol and Timestamp
 			cols = append(cols[:1:1], cols[3:]...)
+			cols, err = publishedNames(cols, CIC2017MLHeader)
 		}
 	case SetSeed:
 		cols, err = seedColumns(s)
@@ -147,6 +149,27 @@ func Columns(set string, s *Schema, o Options) ([]Column, error) {
 	}
 	if set != SetNative && set != "" && o.Scores {
 		cols = append(cols, Column{Name: "score", Field: FieldScore}, Column{Name: "verdict", Field: FieldVerdict})
+	}
+	return cols, nil
+}
+
+// CIC2017MLHeader is the header line of CIC-IDS2017's MachineLearningCVE
+// CSVs as published, leading spaces and all: the cic2017-ml set writes it
+// byte for byte, so that code written for those files reads these.
+const CIC2017MLHeader = " Destination Port, Flow Duration, Total Fwd Packets, Total Backward Packets,Total Length of Fwd Packets, Total Length of Bwd Packets, Fwd Packet Length Max, Fwd Packet Length Min, Fwd Packet Length Mean, Fwd Packet Length Std,Bwd Packet Length Max, Bwd Packet Length Min, Bwd Packet Length Mean, Bwd Packet Length Std,Flow Bytes/s, Flow Packets/s, Flow IAT Mean, Flow IAT Std, Flow IAT Max, Flow IAT Min,Fwd IAT Total, Fwd IAT Mean, Fwd IAT Std, Fwd IAT Max, Fwd IAT Min,Bwd IAT Total, Bwd IAT Mean, Bwd IAT Std, Bwd IAT Max, Bwd IAT Min,Fwd PSH Flags, Bwd PSH Flags, Fwd URG Flags, Bwd URG Flags, Fwd Header Length, Bwd Header Length,Fwd Packets/s, Bwd Packets/s, Min Packet Length, Max Packet Length, Packet Length Mean, Packet Length Std, Packet Length Variance,FIN Flag Count, SYN Flag Count, RST Flag Count, PSH Flag Count, ACK Flag Count, URG Flag Count, CWE Flag Count, ECE Flag Count, Down/Up Ratio, Average Packet Size, Avg Fwd Segment Size, Avg Bwd Segment Size, Fwd Header Length,Fwd Avg Bytes/Bulk, Fwd Avg Packets/Bulk, Fwd Avg Bulk Rate, Bwd Avg Bytes/Bulk, Bwd Avg Packets/Bulk,Bwd Avg Bulk Rate,Subflow Fwd Packets, Subflow Fwd Bytes, Subflow Bwd Packets, Subflow Bwd Bytes,Init_Win_bytes_forward, Init_Win_bytes_backward, act_data_pkt_fwd, min_seg_size_forward,Active Mean, Active Std, Active Max, Active Min,Idle Mean, Idle Std, Idle Max, Idle Min, Label"
+
+// publishedNames renames cols to the names of a published header line,
+// which must name the same columns (leading and trailing spaces aside).
+func publishedNames(cols []Column, header string) ([]Column, error) {
+	names := strings.Split(header, ",")
+	if len(names) != len(cols) {
+		return nil, fmt.Errorf("published header has %d columns, the set %d", len(names), len(cols))
+	}
+	for i, n := range names {
+		if strings.TrimSpace(n) != cols[i].Name {
+			return nil, fmt.Errorf("published column %d is %q, the set's %q", i+1, n, cols[i].Name)
+		}
+		cols[i].Name = n
 	}
 	return cols, nil
 }

@@ -643,3 +643,16 @@ func TestCompletion(t *testing.T) {
 		t.Errorf("completion fish: %v", err)
 	}
 }
+
+// The cic2017-ml set writes the MachineLearningCVE header byte for byte, as
+// the published CSVs have it (leading spaces included).
+func TestCIC2017MLHeader(t *testing.T) {
+	out, _, err := runCmd(t, "extract", "-q", "--columns", "cic2017-ml", filepath.Join(fixtures, "scan.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if header := strings.SplitN(out, "\n", 2)[0]; header != feature.CIC2017MLHeader || !strings.HasPrefix(header, " Destination Port, Flow Duration, Total Fwd Packets, Total Backward Packets,Total Length of Fwd Packets,") ||
+		!strings.HasSuffix(header, ",Idle Mean, Idle Std, Idle Max, Idle Min, Label") {
+		t.Errorf("header %q", header)
+	}
+}
