@@ -404,13 +404,8 @@ func TestOutputIsInput(t *testing.T) {
 // Kafka that cannot be reached: the run fails and says how many records
 // were lost.
 func TestKafkaUnreachableFails(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	_, _, err = runCmd(t, "extract", "-q", "-o", "kafka://"+addr+"/flows?flush_timeout=50ms", filepath.Join(fixtures, "tcp_sessions.pcap"))
+	addr := freeAddr(t)
+	_, _, err := runCmd(t, "extract", "-q", "-o", "kafka://"+addr+"/flows?flush_timeout=50ms", filepath.Join(fixtures, "tcp_sessions.pcap"))
 	if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), "3 of 3 records lost") {
 		t.Errorf("extract to an unreachable broker: %v", err)
 	}
@@ -508,12 +503,7 @@ func TestOfflineFilter(t *testing.T) {
 // With --metrics-linger an offline run keeps serving its final counts,
 // with the standard Go and process metrics, until the linger ends.
 func TestMetricsLinger(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := runCmd(t, "extract", "-q", "-o", filepath.Join(t.TempDir(), "f.csv"), "--metrics", addr, "--metrics-linger", "3s", filepath.Join(fixtures, "sample.pcap"))
@@ -655,4 +645,15 @@ func TestCIC2017MLHeader(t *testing.T) {
 		!strings.HasSuffix(header, ",Idle Mean, Idle Std, Idle Max, Idle Min, Label") {
 		t.Errorf("header %q", header)
 	}
+}
+
+// freeAddr is a loopback TCP address where nothing listens now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
