@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
@@ -34,7 +35,8 @@ var ErrTarget = errors.New("bad output")
 // Open opens the output target for the columns cols: "-" is CSV on
 // stdout; kafka://BROKERS/TOPIC publishes to Kafka; a file name ending in
 // .jsonl or .json is JSON lines, in .parquet Parquet, in conn.log Zeek's
-// conn.log (records of schema s), anything else CSV. A
+// conn.log (records of schema s), in .csv or without an extension CSV; any
+// other extension is an error, before any file is created. A
 // further .gz or .zst compresses the file (flows.csv.gz, flows.jsonl.zst);
 // any other scheme (xyz://) is an error.
 func Open(target string, cols []feature.Column, s *feature.Schema, stdout io.Writer) (Sink, error) {
@@ -55,14 +57,9 @@ func Open(target string, cols []feature.Column, s *feature.Schema, stdout io.Wri
 		}
 		return kafka.NewWriter(cfg, cols)
 	}
-	name, codec := target, ""
-	for _, ext := range []string{".gz", ".zst"} {
-		if strings.HasSuffix(target, ext) {
-			name, codec = strings.TrimSuffix(target, ext), ext
-		}
-	}
-	if codec != "" && strings.HasSuffix(name, ".parquet") {
-		return nil, fmt.Errorf("%w: %s: Parquet compresses its columns itself (zstd); write .parquet", ErrTarget, target)
+	name, codec, err := fileTarget(target)
+	if err != nil {
+		return nil, err
 	}
 	var w io.WriteCloser = nopCloser{stdout}
 	if target != "-" {
@@ -112,6 +109,51 @@ func (c compressed) Close() error {
 	}
 	return err
 }
+
+// Check reports whether target names an output Open knows, without
+// creating anything: check every target before opening the first.
+func Check(target string) error {
+	if scheme, _, ok := strings.Cut(target, "://"); ok {
+		switch scheme {
+		case "kafka":
+			_, err := kafka.ParseURL(target)
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrTarget, err)
+			}
+			return nil
+		case "ipfix":
+			if _, _, err := ipfix.ParseURL(target); err != nil {
+				return fmt.Errorf("%w: %v", ErrTarget, err)
+			}
+			return nil
+		}
+		return fmt.Errorf("%w: unknown scheme %s:// (kafka:// and ipfix:// are known)", ErrTarget, scheme)
+	}
+	_, _, err := fileTarget(target)
+	return err
+}
+
+// fileTarget splits a file target into its name and compression (.gz,
+// .zst or ""), and refuses an extension Open does not know.
+func fileTarget(target string) (name, codec string, err error) {
+	name = target
+	for _, ext := range []string{".gz", ".zst"} {
+		if strings.HasSuffix(target, ext) {
+			name, codec = strings.TrimSuffix(target, ext), ext
+		}
+	}
+	if codec != "" && strings.HasSuffix(name, ".parquet") {
+		return "", "", fmt.Errorf("%w: %s: Parquet compresses its columns itself (zstd); write .parquet", ErrTarget, target)
+	}
+	if ext := filepath.Ext(name); ext != "" && !knownExt[ext] && !strings.HasSuffix(name, "conn.log") {
+		return "", "", fmt.Errorf("%w: %s: unknown extension %s (.csv, .jsonl, .json, .parquet, conn.log; then .gz or .zst to compress)", ErrTarget, target, ext)
+	}
+	return name, codec, nil
+}
+
+// knownExt are the file extensions Open knows (a name without one, such as
+// /dev/null, is CSV).
+var knownExt = map[string]bool{".csv": true, ".jsonl": true, ".json": true, ".parquet": true}
 
 type nopCloser struct{ io.Writer }
 

@@ -73,7 +73,8 @@ func TestCompressedOutputs(t *testing.T) {
 
 func TestTargetErrors(t *testing.T) {
 	dir := t.TempDir()
-	for _, target := range []string{"s3://bucket/flows", "http://x/y", filepath.Join(dir, "f.parquet.gz"), "kafka://", "kafka://host:9092"} {
+	for _, target := range []string{"s3://bucket/flows", "http://x/y", filepath.Join(dir, "f.parquet.gz"), "kafka://", "kafka://host:9092",
+		filepath.Join(dir, "f.csv.bz2"), filepath.Join(dir, "f.xz"), filepath.Join(dir, "f.txt")} {
 		if _, err := sink.Open(target, nil, schema0(), io.Discard); !errors.Is(err, sink.ErrTarget) {
 			t.Errorf("%s: %v", target, err)
 		}
@@ -83,4 +84,19 @@ func TestTargetErrors(t *testing.T) {
 func schema0() *feature.Schema {
 	s, _ := feature.NewSchema(0)
 	return s
+}
+
+// Check refuses what Open would, without creating anything.
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	for target, ok := range map[string]bool{"-": true, "/dev/null": true, filepath.Join(dir, "a.csv.gz"): true, "kafka://h:1/t": true,
+		"ipfix://127.0.0.1:4739": true, filepath.Join(dir, "conn.log"): true, filepath.Join(dir, "a.csv.bz2"): false, "s3://b/k": false,
+		"kafka://h:1": false, filepath.Join(dir, "a.parquet.zst"): false} {
+		if err := sink.Check(target); (err == nil) != ok {
+			t.Errorf("%s: %v", target, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("Check created %d files", len(entries))
+	}
 }

@@ -657,3 +657,17 @@ func freeAddr(t *testing.T) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// An output with an unknown extension is a usage error before any output
+// is created (it used to be written as plain CSV under that name).
+func TestUnknownOutputExtension(t *testing.T) {
+	dir := t.TempDir()
+	first := filepath.Join(dir, "a.csv")
+	_, _, err := runCmd(t, "extract", "-o", first, "-o", filepath.Join(dir, "b.csv.bz2"), filepath.Join(fixtures, "scan.pcap"))
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "unknown extension .bz2") {
+		t.Errorf("-o b.csv.bz2: %v", err)
+	}
+	if _, err := os.Stat(first); err == nil {
+		t.Error("an output was created before the usage error")
+	}
+}

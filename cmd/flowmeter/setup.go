@@ -129,6 +129,11 @@ func openSinks(targets []string, cols []feature.Column, s *feature.Schema, stdou
 	if len(targets) == 0 {
 		targets = []string{"-"}
 	}
+	for _, t := range targets {
+		if err := sink.Check(t); err != nil {
+			return nil, usagef("-o %s: %v", t, err)
+		}
+	}
 	var sinks []meter.Sink
 	for _, t := range targets {
 		o, err := sink.Open(t, cols, s, stdout)
