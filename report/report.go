@@ -122,7 +122,9 @@ func importanceBars(imp map[string]float64) []bar {
 	for k, v := range imp {
 		all = append(all, bar{Name: k, Share: v})
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].Share > all[j].Share || all[i].Share == all[j].Share && all[i].Name < all[j].Name })
+	sort.Slice(all, func(i, j int) bool {
+		return all[i].Share > all[j].Share || all[i].Share == all[j].Share && all[i].Name < all[j].Name
+	})
 	if len(all) > 20 {
 		all = all[:20]
 	}

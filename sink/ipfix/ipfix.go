@@ -257,4 +257,3 @@ func (w *Writer) Close() error {
 
 // Sent is the number of flows exported.
 func (w *Writer) Sent() uint32 { return w.seq }
-
