@@ -40,3 +40,21 @@ func TestStaticcheck(t *testing.T) {
 		t.Errorf("staticcheck ./...: %v\n%s", err, out)
 	}
 }
+
+// Every Go file is gofmt-formatted.
+func TestGofmt(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skip("no go env")
+	}
+	gofmt := filepath.Join(strings.TrimSpace(string(out)), "bin", "gofmt")
+	cmd := exec.Command(gofmt, "-l", ".")
+	cmd.Dir = "../.."
+	list, err := cmd.Output()
+	if err != nil {
+		t.Skipf("gofmt: %v", err)
+	}
+	if files := strings.TrimSpace(string(list)); files != "" {
+		t.Errorf("not gofmt-formatted (gofmt -w them):\n%s", files)
+	}
+}
