@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/flowmeter/flowmeter/meter"
 	"github.com/flowmeter/flowmeter/model"
@@ -74,7 +73,7 @@ func (f *dataFlags) load(ctx context.Context, fs *flag.FlagSet, early, earlyFlag
 // splitInputs tells labelled CSV files from captures.
 func splitInputs(args []string) (csvs, captures []string) {
 	for _, a := range args {
-		if strings.HasSuffix(strings.ToLower(a), ".csv") {
+		if train.IsCSV(a) {
 			csvs = append(csvs, a)
 		} else {
 			captures = append(captures, a)

@@ -671,3 +671,23 @@ func TestUnknownOutputExtension(t *testing.T) {
 		t.Error("an output was created before the usage error")
 	}
 }
+
+// Labelled flow tables may be gzip-compressed (the lab's committed ones
+// are): train and evaluate read .csv.gz as they read .csv.
+func TestTrainFromCompressedTable(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.csv")
+	os.WriteFile(rules, []byte("label,category,host\nmalicious,scan,203.0.113.66\nbenign,normal,0.0.0.0/0\n"), 0o644)
+	table := filepath.Join(dir, "flows.csv.gz")
+	if _, errOut, err := runCmd(t, "extract", "-q", "--labels", rules, "-o", table, filepath.Join(fixtures, "sample.pcap")); err != nil {
+		t.Fatal(err, errOut)
+	}
+	mdl := filepath.Join(dir, "m.json")
+	out, errOut, err := runCmd(t, "train", "-q", "-o", mdl, "--folds", "0", "--rounds", "5", table)
+	if err != nil || !strings.Contains(out, "364 flows (24 benign, 340 malicious)") {
+		t.Fatalf("%v %s\n%s", err, errOut, out)
+	}
+	if out, _, err := runCmd(t, "evaluate", "-q", "--model", mdl, table); err != nil || !strings.Contains(out, "364 labelled flows") {
+		t.Errorf("evaluate: %v\n%s", err, out)
+	}
+}

@@ -8,6 +8,7 @@
 package train
 
 import (
+	"compress/gzip"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -149,17 +150,17 @@ func (b *Builder) Dataset() *Dataset { return b.ds }
 // ReadCSV adds the flows of a labelled CSV written by `flowmeter extract
 // --labels` (native columns) to b. Errors name the file and line.
 func (b *Builder) ReadCSV(path string) error {
-	f, err := os.Open(path)
+	f, err := openCSV(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	cr := csv.NewReader(f)
-	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err != nil {
 		return fmt.Errorf("%s: no header: %w", path, err)
 	}
+	cr.ReuseRecord = true // the rows' slices are reused; the header's is its own
 	col := map[string]int{}
 	for i, h := range header {
 		col[h] = i
@@ -208,7 +209,7 @@ func (b *Builder) ReadCSV(path string) error {
 // EarlyOfCSV reads a CSV header and returns its early-flow window, so that
 // the schema can be built before reading.
 func EarlyOfCSV(path string) (int, error) {
-	f, err := os.Open(path)
+	f, err := openCSV(path)
 	if err != nil {
 		return 0, err
 	}
@@ -224,6 +225,30 @@ func EarlyOfCSV(path string) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// IsCSV reports whether path names a labelled flow table: .csv, or .csv.gz
+// (gzip-compressed, as the lab's committed flow tables are).
+func IsCSV(path string) bool {
+	p := strings.ToLower(path)
+	return strings.HasSuffix(p, ".csv") || strings.HasSuffix(p, ".csv.gz")
+}
+
+// openCSV opens a flow table, decompressing a .gz one.
+func openCSV(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil || !strings.HasSuffix(strings.ToLower(path), ".gz") {
+		return f, err
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{zr, f}, nil
 }
 
 // GroupName maps a capture path to its cross-validation group: the capture
