@@ -139,7 +139,7 @@ func (f *trainFlags) fit(d *train.Dataset, cfg train.Config, metrics *model.Metr
 	}
 	benign, mal := d.Counts()
 	m.Training = &model.Training{
-		Command:    "flowmeter train " + strings.Join(args, " "),
+		Command:    "flowmeter train " + strings.Join(withoutOutput(args), " "),
 		Data:       data,
 		Flows:      map[string]int{"benign": benign, "malicious": mal},
 		Metrics:    metrics,
@@ -167,4 +167,21 @@ func saveModel(path string, m *model.Model) error {
 		return err
 	}
 	return f.Close()
+}
+
+// withoutOutput drops -o FILE from the recorded command: where the model
+// was written is not how it was made, and without it a rebuild to another
+// path gives the same bytes.
+func withoutOutput(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "-o" || a == "--o":
+			i++
+		case strings.HasPrefix(a, "-o=") || strings.HasPrefix(a, "--o="):
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
 }
