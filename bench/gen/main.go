@@ -70,6 +70,12 @@ func (q *queue) Pop() any {
 	return x
 }
 
+// timeline is a generator's random source, start time and mean gap
+// between flow starts.
+func timeline(seed uint64, nflows int, span time.Duration) (*rand.Rand, time.Time, time.Duration) {
+	return rand.New(rand.NewPCG(seed, seed^0x9E3779B97F4A7C15)), time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC), span / time.Duration(nflows)
+}
+
 // create starts an Ethernet pcap file with nanosecond timestamps.
 func create(path string) (*os.File, *bufio.Writer, *pcapgo.Writer, error) {
 	f, err := os.Create(path)
@@ -91,9 +97,7 @@ func generate(path string, nflows int, seed uint64, span time.Duration) error {
 		return err
 	}
 	defer f.Close()
-	rng := rand.New(rand.NewPCG(seed, seed^0x9E3779B97F4A7C15))
-	t0 := time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC)
-	gap := span / time.Duration(nflows)
+	rng, t0, gap := timeline(seed, nflows, span)
 	q := &queue{}
 	var packets, started int
 	start := t0
@@ -135,9 +139,7 @@ func generateFlood(path string, nflows int, seed uint64, span time.Duration) err
 		return err
 	}
 	defer f.Close()
-	rng := rand.New(rand.NewPCG(seed, seed^0x9E3779B97F4A7C15))
-	t0 := time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC)
-	gap := span / time.Duration(nflows)
+	rng, t0, gap := timeline(seed, nflows, span)
 	fr := packettest.Frame{Dst: netip.AddrFrom4([4]byte{192, 0, 2, 80}), Proto: packet.ProtoTCP, DstPort: 80, Flags: packet.FlagSYN}
 	for i := 0; i < nflows; i++ {
 		// sources 10.0.0.0/8 in a shuffled order: no two flows share a key

@@ -169,8 +169,7 @@ func TestFlagsAfterInputs(t *testing.T) {
 // per-packet verdicts and the suspicious capture.
 func TestTrainClassifyEvaluate(t *testing.T) {
 	dir := t.TempDir()
-	rules := filepath.Join(dir, "rules.csv")
-	os.WriteFile(rules, []byte("label,category,host\nmalicious,scan and brute force,203.0.113.66\nbenign,normal,0.0.0.0/0\n"), 0o644)
+	rules := sampleRules(t, dir, "scan and brute force")
 	sample := filepath.Join(fixtures, "sample.pcap")
 	modelPath := filepath.Join(dir, "m.json")
 	out, errOut, err := runCmd(t, "train", "-q", "-o", modelPath, "--labels", rules, "--folds", "0", "--rounds", "20", sample)
@@ -443,8 +442,7 @@ func TestVersion(t *testing.T) {
 // written for them (Label == "BENIGN", or "Benign") read flowmeter's output.
 func TestCICLabelNames(t *testing.T) {
 	dir := t.TempDir()
-	rules := filepath.Join(dir, "rules.csv")
-	os.WriteFile(rules, []byte("label,category,host\nmalicious,PortScan,203.0.113.66\nbenign,normal,0.0.0.0/0\n"), 0o644)
+	rules := sampleRules(t, dir, "PortScan")
 	sample := filepath.Join(fixtures, "sample.pcap")
 	for _, c := range []struct {
 		args        []string
@@ -588,8 +586,7 @@ func TestScoreFromKafka(t *testing.T) {
 // line and the operating point at the threshold.
 func TestReportOnTrainingData(t *testing.T) {
 	dir := t.TempDir()
-	rules := filepath.Join(dir, "rules.csv")
-	os.WriteFile(rules, []byte("label,category,host\nmalicious,scan,203.0.113.66\nbenign,normal,0.0.0.0/0\n"), 0o644)
+	rules := sampleRules(t, dir, "scan")
 	sample := filepath.Join(fixtures, "sample.pcap")
 	mdl := filepath.Join(dir, "m.json")
 	if _, errOut, err := runCmd(t, "train", "-q", "-o", mdl, "--labels", rules, "--folds", "0", "--rounds", "10", sample); err != nil {
@@ -681,8 +678,7 @@ func TestUnknownOutputExtension(t *testing.T) {
 // are): train and evaluate read .csv.gz as they read .csv.
 func TestTrainFromCompressedTable(t *testing.T) {
 	dir := t.TempDir()
-	rules := filepath.Join(dir, "rules.csv")
-	os.WriteFile(rules, []byte("label,category,host\nmalicious,scan,203.0.113.66\nbenign,normal,0.0.0.0/0\n"), 0o644)
+	rules := sampleRules(t, dir, "scan")
 	table := filepath.Join(dir, "flows.csv.gz")
 	if _, errOut, err := runCmd(t, "extract", "-q", "--labels", rules, "-o", table, filepath.Join(fixtures, "sample.pcap")); err != nil {
 		t.Fatal(err, errOut)
@@ -695,4 +691,15 @@ func TestTrainFromCompressedTable(t *testing.T) {
 	if out, _, err := runCmd(t, "evaluate", "-q", "--model", mdl, table); err != nil || !strings.Contains(out, "364 labelled flows") {
 		t.Errorf("evaluate: %v\n%s", err, out)
 	}
+}
+
+// sampleRules writes the rules that label the bundled sample (its attacker
+// 203.0.113.66 malicious, with category cat; the rest benign) in dir.
+func sampleRules(t *testing.T, dir, cat string) string {
+	t.Helper()
+	rules := filepath.Join(dir, "rules.csv")
+	if err := os.WriteFile(rules, []byte("label,category,host\nmalicious,"+cat+",203.0.113.66\nbenign,normal,0.0.0.0/0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return rules
 }
