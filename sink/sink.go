@@ -33,7 +33,8 @@ type Sink interface {
 var ErrTarget = errors.New("bad output")
 
 // Open opens the output target for the columns cols: "-" is CSV on
-// stdout; kafka://BROKERS/TOPIC publishes to Kafka; a file name ending in
+// stdout; kafka://BROKERS/TOPIC publishes to Kafka; ipfix://HOST:PORT
+// exports IPFIX over UDP (records of schema s); a file name ending in
 // .jsonl or .json is JSON lines, in .parquet Parquet, in conn.log Zeek's
 // conn.log (records of schema s), in .csv or without an extension CSV; any
 // other extension is an error, before any file is created. A
