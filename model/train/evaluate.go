@@ -65,14 +65,21 @@ func heldOut(d *Dataset, fold map[string]int, oof []float64) (scores []float64, 
 // the threshold that flags cfg.TargetFPR of the held-out benign flows, and
 // returns the held-out metrics at that threshold.
 func OutOfFold(d *Dataset, cfg Config, trainOnly func(string) bool) (*model.Metrics, error) {
-	fold := GroupFolds(d, cfg.Folds, cfg.Seed, trainOnly)
+	m, _, err := crossValidated(d, cfg, GroupFolds(d, cfg.Folds, cfg.Seed, trainOnly))
+	return m, err
+}
+
+// crossValidated cross-validates cfg over fold and returns the held-out
+// metrics at the threshold that flags cfg.TargetFPR of the held-out benign
+// flows, and every flow's out-of-fold score.
+func crossValidated(d *Dataset, cfg Config, fold map[string]int) (*model.Metrics, []float64, error) {
 	oof, err := CrossValidate(d, cfg, fold)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	scores, y, cat := heldOut(d, fold, oof)
 	m := model.Evaluate(scores, y, cat, model.ThresholdAtFPR(scores, y, cfg.TargetFPR))
-	return &m, nil
+	return &m, oof, nil
 }
 
 // Compare cross-validates every approach on the same folds (5 unless
@@ -89,12 +96,10 @@ func Compare(d *Dataset, cfg Config, group string, trainOnly func(string) bool, 
 	for _, a := range []string{ApproachSeed, ApproachLogReg, ApproachGBDT, ApproachBlend} {
 		c := cfg
 		c.Approach, c.Folds = a, folds
-		oof, err := CrossValidate(d, c, fold)
+		m, _, err := crossValidated(d, c, fold)
 		if err != nil {
 			return err
 		}
-		scores, y, _ := heldOut(d, fold, oof)
-		m := model.Evaluate(scores, y, nil, model.ThresholdAtFPR(scores, y, cfg.TargetFPR))
 		fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.3f | %.4f | %.3f | %.3f | %.3f |\n", a, len(Inputs(d.Schema, a, c.Exclude)),
 			m.Precision, m.Recall, m.F1, m.FPR, m.ROCAUC, m.PRAUC, m.RecallAt1FPR)
 	}
@@ -231,11 +236,9 @@ func WriteByGroup(w io.Writer, gm []GroupMetrics) {
 func LeaveOneOutByGroup(d *Dataset, cfg Config, trainOnly func(string) bool) (*model.Metrics, []GroupMetrics, error) {
 	fold, k := LeaveOneOut(d, trainOnly)
 	cfg.Folds = k
-	oof, err := CrossValidate(d, cfg, fold)
+	m, oof, err := crossValidated(d, cfg, fold)
 	if err != nil {
 		return nil, nil, err
 	}
-	scores, y, cat := heldOut(d, fold, oof)
-	m := model.Evaluate(scores, y, cat, model.ThresholdAtFPR(scores, y, cfg.TargetFPR))
-	return &m, ByGroup(d, oof, m.Threshold, fold), nil
+	return m, ByGroup(d, oof, m.Threshold, fold), nil
 }
