@@ -41,27 +41,16 @@ var ErrTarget = errors.New("bad output")
 // further .gz or .zst compresses the file (flows.csv.gz, flows.jsonl.zst);
 // any other scheme (xyz://) is an error.
 func Open(target string, cols []feature.Column, s *feature.Schema, stdout io.Writer) (Sink, error) {
-	if scheme, _, ok := strings.Cut(target, "://"); ok && scheme != "kafka" && scheme != "ipfix" {
-		return nil, fmt.Errorf("%w: unknown scheme %s:// (kafka:// and ipfix:// are known)", ErrTarget, scheme)
-	}
-	if strings.HasPrefix(target, "ipfix://") {
-		addr, domain, err := ipfix.ParseURL(target)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrTarget, err)
-		}
-		return ipfix.NewWriter(addr, domain, s)
-	}
-	if strings.HasPrefix(target, "kafka://") {
-		cfg, err := kafka.ParseURL(target)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrTarget, err)
-		}
-		return kafka.NewWriter(cfg, cols)
-	}
-	name, codec, err := fileTarget(target)
-	if err != nil {
+	sp, err := parse(target)
+	switch {
+	case err != nil:
 		return nil, err
+	case sp.kafka != nil:
+		return kafka.NewWriter(*sp.kafka, cols)
+	case sp.ipfixAddr != "":
+		return ipfix.NewWriter(sp.ipfixAddr, sp.ipfixDomain, s)
 	}
+	name, codec := sp.name, sp.codec
 	var w io.WriteCloser = nopCloser{stdout}
 	if target != "-" {
 		f, err := os.Create(target)
@@ -114,24 +103,41 @@ func (c compressed) Close() error {
 // Check reports whether target names an output Open knows, without
 // creating anything: check every target before opening the first.
 func Check(target string) error {
-	if scheme, _, ok := strings.Cut(target, "://"); ok {
-		switch scheme {
-		case "kafka":
-			_, err := kafka.ParseURL(target)
-			if err != nil {
-				return fmt.Errorf("%w: %v", ErrTarget, err)
-			}
-			return nil
-		case "ipfix":
-			if _, _, err := ipfix.ParseURL(target); err != nil {
-				return fmt.Errorf("%w: %v", ErrTarget, err)
-			}
-			return nil
-		}
-		return fmt.Errorf("%w: unknown scheme %s:// (kafka:// and ipfix:// are known)", ErrTarget, scheme)
-	}
-	_, _, err := fileTarget(target)
+	_, err := parse(target)
 	return err
+}
+
+// spec is what a target names: a Kafka topic, an IPFIX collector, or a
+// file (or "-") with its compression.
+type spec struct {
+	kafka       *kafka.Config
+	ipfixAddr   string
+	ipfixDomain uint32
+	name, codec string
+}
+
+// parse reads a target, refusing a scheme, URL or extension Open does not
+// know.
+func parse(target string) (spec, error) {
+	scheme, _, ok := strings.Cut(target, "://")
+	switch {
+	case !ok:
+		name, codec, err := fileTarget(target)
+		return spec{name: name, codec: codec}, err
+	case scheme == "kafka":
+		cfg, err := kafka.ParseURL(target)
+		if err != nil {
+			return spec{}, fmt.Errorf("%w: %v", ErrTarget, err)
+		}
+		return spec{kafka: &cfg}, nil
+	case scheme == "ipfix":
+		addr, domain, err := ipfix.ParseURL(target)
+		if err != nil {
+			return spec{}, fmt.Errorf("%w: %v", ErrTarget, err)
+		}
+		return spec{ipfixAddr: addr, ipfixDomain: domain}, nil
+	}
+	return spec{}, fmt.Errorf("%w: unknown scheme %s:// (kafka:// and ipfix:// are known)", ErrTarget, scheme)
 }
 
 // fileTarget splits a file target into its name and compression (.gz,
