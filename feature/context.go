@@ -108,8 +108,12 @@ type Context struct {
 	ports set
 }
 
-// NewContext returns an empty tracker.
+// NewContext returns an empty tracker; the zero ContextConfig is
+// DefaultContext.
 func NewContext(cfg ContextConfig) *Context {
+	if cfg.Window == 0 {
+		cfg = DefaultContext // the zero config
+	}
 	if cfg.Flows <= 0 {
 		cfg.Flows = 1
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/flowmeter/flowmeter/capture"
-	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/flow"
 	"github.com/flowmeter/flowmeter/packet"
 )
@@ -29,9 +28,6 @@ type Live struct {
 // the meters, with the true peak of flows open at once in all of them.
 // The progress line and Config.OnTick get the sums over the meters.
 func RunLive(ctx context.Context, cfg Config, l Live, sinks ...Sink) (*Stats, error) {
-	if cfg.Context.Window == 0 {
-		cfg.Context = feature.DefaultContext
-	}
 	cfg.Shared = NewShared(cfg.Context)
 	// one meter per capture socket, not the offline shards; the bound on
 	// flows is shared out over their tables

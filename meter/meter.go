@@ -186,9 +186,6 @@ func New(cfg Config, sinks ...Sink) *Meter {
 	m := &Meter{cfg: cfg, sinks: sinks}
 	m.stage = newStage(cfg, m.out)
 	m.rec.Values = make([]float64, cfg.Schema.Len())
-	if cfg.Context.Window == 0 {
-		m.cfg.Context = feature.DefaultContext
-	}
 	m.ctx = feature.NewContext(m.cfg.Context)
 	if cfg.Shared != nil {
 		m.ctx = cfg.Shared.ctx
