@@ -286,6 +286,18 @@ func (s *Schema) Names() []string {
 	return n
 }
 
+// Indices returns the positions of the named features, or an error naming
+// the first the schema lacks.
+func (s *Schema) Indices(names []string) ([]int, error) {
+	idx := make([]int, len(names))
+	for k, n := range names {
+		if idx[k] = s.Index(n); idx[k] < 0 {
+			return nil, fmt.Errorf("the schema has no %s", n)
+		}
+	}
+	return idx, nil
+}
+
 // Index returns the position of the named feature, or -1.
 func (s *Schema) Index(name string) int {
 	if i, ok := s.index[name]; ok {

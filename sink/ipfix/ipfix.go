@@ -113,13 +113,11 @@ func ParseURL(s string) (addr string, domain uint32, err error) {
 // NewWriter exports records of schema s to the collector at addr (UDP).
 func NewWriter(addr string, domain uint32, s *feature.Schema) (*Writer, error) {
 	w := &Writer{domain: domain, set: -1}
-	for _, n := range needed {
-		i := s.Index(n)
-		if i < 0 {
-			return nil, fmt.Errorf("ipfix: the schema has no %s", n)
-		}
-		w.idx = append(w.idx, i)
+	idx, err := s.Indices(needed)
+	if err != nil {
+		return nil, fmt.Errorf("ipfix: %w", err)
 	}
+	w.idx = idx
 	c, err := net.Dial("udp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("ipfix: %w", err)

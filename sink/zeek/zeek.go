@@ -68,13 +68,11 @@ type Writer struct {
 // if it is an io.Closer.
 func NewWriter(w io.Writer, s *feature.Schema) (*Writer, error) {
 	zw := &Writer{w: bufio.NewWriterSize(w, 1<<16)}
-	for _, n := range needed {
-		i := s.Index(n)
-		if i < 0 {
-			return nil, fmt.Errorf("zeek: the schema has no %s", n)
-		}
-		zw.idx = append(zw.idx, i)
+	idx, err := s.Indices(needed)
+	if err != nil {
+		return nil, fmt.Errorf("zeek: %w", err)
 	}
+	zw.idx = idx
 	if c, ok := w.(io.Closer); ok {
 		zw.c = c
 	}
