@@ -78,18 +78,6 @@ func (e *InputError) Error() string {
 	return msg
 }
 
-// FeatureSchema returns the feature schema the model was trained on.
-func (m *Model) FeatureSchema() (*feature.Schema, error) {
-	s, err := feature.NewSchema(m.Early)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := m.Bind(s); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
 // Score returns the probability that the flow with these feature values (a
 // record's Values, in the bound schema's order) is malicious.
 func (b *Bound) Score(values []float64) float64 { return b.alg.Score(values, b.idx) }

@@ -252,6 +252,3 @@ func (w *Writer) Close() error {
 	}
 	return w.err
 }
-
-// Sent is the number of flows exported.
-func (w *Writer) Sent() uint32 { return w.seq }
