@@ -73,7 +73,7 @@ func (f sinkFunc) Close() error                  { return nil }
 // checkLabels checks that labels and flows line up: every flow of a benign
 // capture is benign and none involves the attacker; every flow of a
 // malicious capture involves the attacker and carries its capture's
-// category; no flow is unknown. It returns the flows per capture.
+// category, or is the benign background (docs/lab.md); no flow is unknown. It returns the flows per capture.
 func checkLabels(t *testing.T, dir string, rows []flowRow) map[string]int {
 	t.Helper()
 	cats := map[string]string{}
@@ -87,7 +87,9 @@ func checkLabels(t *testing.T, dir string, rows []flowRow) map[string]int {
 		t.Fatal(err)
 	}
 	for _, r := range recs[1:] {
-		cats[r[0]] = r[2]
+		if r[2] != "background" {
+			cats[r[0]] = r[2]
+		}
 		if r[1] == "malicious" && (r[3] != attacker || r[4] != "attacker" || r[5] != "documented") {
 			t.Errorf("labels.csv %s: key %q role %q basis %q", r[0], r[3], r[4], r[5])
 		}
@@ -100,6 +102,11 @@ func checkLabels(t *testing.T, dir string, rows []flowRow) map[string]int {
 		switch {
 		case r.label == label.Unknown:
 			t.Errorf("%s: flow %s → %s is unknown", r.capture, r.src, r.dst)
+		case mal && r.label == "benign":
+			// the background: started by a benign client, never the attacker
+			if involves || r.category != "background" {
+				t.Errorf("%s: background flow %s → %s labelled %s/%s", r.capture, r.src, r.dst, r.label, r.category)
+			}
 		case mal && (r.label != "malicious" || !involves || r.category != cats[r.capture]):
 			t.Errorf("%s: flow %s → %s labelled %s/%s", r.capture, r.src, r.dst, r.label, r.category)
 		case !mal && (r.label != "benign" || involves || r.category != cats[r.capture]):

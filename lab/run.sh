@@ -4,7 +4,8 @@
 # scenario and a labels.csv whose labels are known by construction (every
 # attack comes from its own host). docs/lab.md describes it.
 #
-#   sudo lab/run.sh -o DIR [-s SEED] [-S SCENARIO,...] [--short] [--gzip] [--list]
+#   sudo lab/run.sh -o DIR [-s SEED] [-S SCENARIO,...] [--short] [--gzip]
+#                   [--link delay=D,jitter=D,loss=P,rate=R] [--no-background] [--list]
 #   lab/run.sh --packages   # the Debian packages it needs
 #
 # Needs root and the tools of the apt-get line in docs/lab.md. Everything it
@@ -17,7 +18,7 @@ LAB_DIR=$(cd "$(dirname "$0")" && pwd)
 PACKAGES="iproute2 iputils-ping ethtool tcpdump gzip procps nginx-light openssh-server openssh-client vsftpd
 dnsmasq-base iperf3 python3 curl wget dnsutils nmap masscan hping3 slowhttptest apache2-utils hydra medusa ncrack
 sqlmap iodine"
-OUT= SEED=1 ONLY= SHORT=0 LIST=0 GZIP=0
+OUT= SEED=1 ONLY= SHORT=0 LIST=0 GZIP=0 LINK= BACKGROUND=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	-o) OUT=$2; shift 2 ;;
@@ -25,9 +26,11 @@ while [ $# -gt 0 ]; do
 	-S) ONLY=$2; shift 2 ;;
 	--short) SHORT=1; shift ;;
 	--gzip) GZIP=1; shift ;;
+	--link) LINK=$2; shift 2 ;;
+	--no-background) BACKGROUND=0; shift ;;
 	--list) LIST=1; shift ;;
 	--packages) echo "$PACKAGES"; exit 0 ;;
-	-h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "lab: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -43,6 +46,14 @@ ftp|benign|FTP transfers|curl
 polling|benign|monitoring agent polling|curl
 keepalive|benign|idle keep-alive connections|ssh
 iperf|benign|bulk transfer bursts|iperf3
+crawler|benign|busy client: crawler|curl
+page-loads|benign|busy client: pages with their resources|curl
+pkg-download|benign|busy client: parallel downloads|curl
+busy-server|benign|busy server: many clients|curl
+resolver|benign|busy server: DNS resolver|dig
+monitor|benign|busy client: monitor polling every second|curl, dig, ping
+failures|benign|ordinary failures: refused, aborted, unanswered|curl, dig
+loopback|benign|loopback: local HTTP on lo|curl
 nmap-syn|malicious|scan: nmap TCP SYN|nmap
 nmap-connect|malicious|scan: nmap TCP connect|nmap
 nmap-udp|malicious|scan: nmap UDP|nmap
@@ -81,18 +92,33 @@ export PATH=$PATH:/usr/sbin:/sbin
 # lives in a file, since most calls are in $(...) subshells (where bash
 # reseeds $RANDOM and nothing they change reaches the caller). Each
 # scenario restarts it from the seed and its name.
-rng_seed() { echo "$1" >"$WORK/rng"; }
+# A process that runs beside a scenario (the background traffic) sets RNG
+# to a file of its own, so that neither draws from the other's sequence.
+rng_seed() { echo "$1" >"${RNG:-$WORK/rng}"; }
 rnd() { # rnd LO HI: the next number of the sequence, uniform in LO..HI
 	local x
-	x=$(<"$WORK/rng")
+	x=$(<"${RNG:-$WORK/rng}")
 	x=$(((x * 6364136223846793005 + 1442695040888963407) & 0x7fffffffffffffff))
-	echo "$x" >"$WORK/rng"
+	echo "$x" >"${RNG:-$WORK/rng}"
 	echo $(($1 + (x >> 31) % ($2 - $1 + 1)))
 }
 pick() { shift "$(rnd 0 $(($# - 1)))"; echo "$1"; } # pick A B C: one of them
 # scale N: N in a full run, about a fifth (at least 1) with --short
 scale() { if [ "$SHORT" = 1 ]; then echo $(((${1} + 4) / 5)); else echo "$1"; fi; }
 LIMIT=$([ "$SHORT" = 1 ] && echo 10 || echo 40) # seconds at most per scenario
+
+# --link: delay, jitter and loss on the server's link (lab/linkem, both
+# ways), rate on every host's link (tbf, both ways).
+LINK_EM= LINK_RATE=
+if [ -n "$LINK" ]; then
+	for kv in ${LINK//,/ }; do
+		case $kv in
+		delay=* | jitter=* | loss=*) LINK_EM="$LINK_EM -${kv%%=*} ${kv#*=}" ;;
+		rate=*) LINK_RATE=${kv#*=} ;;
+		*) echo "lab: --link takes delay=D,jitter=D,loss=P,rate=R (for example delay=20ms,loss=0.01,rate=10mbit), not $kv" >&2; exit 2 ;;
+		esac
+	done
+fi
 
 # ---------------------------------------------------------------- network
 # One switch namespace holding a bridge, and one namespace per host, each
@@ -140,16 +166,42 @@ net_up() {
 		on "$h" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 		ip link add "${P}p$i" type veth peer name eth0 netns "$P-$h"
 		ip link set "${P}p$i" netns "$SW"
-		ip -n "$SW" link set "${P}p$i" master br0 up
 		ip -n "$P-$h" addr add "${IP[$h]}/24" dev eth0
 		ip -n "$P-$h" link set eth0 up
 		# Wire-sized frames, as on a real network: no segmentation or
 		# receive offloads, which would show 64 KiB "packets" on the bridge.
 		on "$h" ethtool -K eth0 tso off gso off gro off >/dev/null 2>&1
 		ip netns exec "$SW" ethtool -K "${P}p$i" tso off gso off gro off >/dev/null 2>&1
+		# Frames that cross linkem leave the kernel and come back: their
+		# checksums must be filled in by the sender, not left to an offload.
+		[ -z "$LINK_EM" ] || on "$h" ethtool -K eth0 tx off >/dev/null 2>&1
 		ip -n "$P-$h" link set lo up
+		if [ "$h" = srv ] && [ -n "$LINK_EM" ]; then
+			# The server's link crosses linkem (delay, jitter, loss), so
+			# every conversation in the lab does, both ways.
+			ip -n "$SW" link add "${P}q$i" type veth peer name "${P}r$i"
+			ip -n "$SW" link set "${P}q$i" master br0 up
+			ip -n "$SW" link set "${P}r$i" up promisc on
+			ip -n "$SW" link set "${P}p$i" up promisc on
+			ip netns exec "$SW" ethtool -K "${P}q$i" tso off gso off gro off >/dev/null 2>&1
+			ip netns exec "$SW" ethtool -K "${P}r$i" tso off gso off gro off >/dev/null 2>&1
+			ip netns exec "$SW" "$WORK/linkem" -a "${P}p$i" -b "${P}r$i" $LINK_EM -seed "$SEED" &
+			disown
+		else
+			ip -n "$SW" link set "${P}p$i" master br0 up
+		fi
+		if [ -n "$LINK_RATE" ]; then # both ways: the host's egress and the switch's egress to it
+			on "$h" tc qdisc add dev eth0 root tbf rate "$LINK_RATE" burst 64kb latency 200ms
+			ip netns exec "$SW" tc qdisc add dev "${P}p$i" root tbf rate "$LINK_RATE" burst 64kb latency 200ms
+		fi
 	done
-	on cli1 ping -c1 -W2 "${IP[srv]}" >/dev/null || { echo "lab: the lab network does not work" >&2; exit 1; }
+	# Many benign client addresses (busy servers have many clients):
+	# 10.77.0.128-187, twenty on each client host.
+	local k
+	for k in $(seq 0 59); do ip -n "$P-cli$((k / 20 + 1))" addr add "10.77.0.$((128 + k))/24" dev eth0; done
+	for _ in 1 2 3; do on cli1 ping -c1 -W2 "${IP[srv]}" >/dev/null && return 0; done
+	echo "lab: the lab network does not work" >&2
+	exit 1
 }
 
 # ---------------------------------------------------------------- servers
@@ -221,12 +273,14 @@ servers_up() {
 		--listen-address="${IP[srv]}" --address=/lab.example/"${IP[srv]}" \
 		--pid-file="$w/dnsmasq.pid" --user=root --group=root 2>/dev/null &
 	ip netns exec "$P-srv" iperf3 -s --logfile "$w/iperf3.log" &
+	# A second web server, HTTP/1.0 and one connection per request, as python's own.
+	ip netns exec "$P-srv" python3 -m http.server 8000 --directory "$w/www" >/dev/null 2>&1 &
 	# iodine's server: the attacker's own DNS server on the c2 host.
 	ip netns exec "$P-c2" iodined -f -c -P lab-tunnel-pw -l "${IP[c2]}" 172.30.0.1/24 t.lab.example >"$w/iodined.log" 2>&1 &
 	disown -a # the servers end with their namespaces (cleanup), silently
 	local i
 	for i in $(seq 50); do
-		on cli1 bash -c "exec 3<>/dev/tcp/${IP[srv]}/80 && exec 4<>/dev/tcp/${IP[srv]}/8080 && exec 5<>/dev/tcp/${IP[srv]}/22 && exec 6<>/dev/tcp/${IP[srv]}/21" 2>/dev/null && return 0
+		on cli1 timeout 3 bash -c "exec 3<>/dev/tcp/${IP[srv]}/80 && exec 4<>/dev/tcp/${IP[srv]}/8080 && exec 5<>/dev/tcp/${IP[srv]}/22 && exec 6<>/dev/tcp/${IP[srv]}/21 && exec 7<>/dev/tcp/${IP[srv]}/8000" 2>/dev/null && return 0
 		sleep 0.2
 	done
 	echo "lab: servers did not start (see $w)" >&2
@@ -315,6 +369,130 @@ scn_iperf() {
 	done
 }
 
+# Busy hosts on purpose: a server with many clients, clients that make
+# hundreds of requests a minute, a resolver answering thousands of queries,
+# monitors polling every second, and the failures of ordinary networks.
+ali() { local k; k=$(rnd 0 59); echo "cli$((k / 20 + 1)) 10.77.0.$((128 + k))"; } # a host and one of its addresses
+url() { # url [BASE]: a page, file or app request on the lab's web servers
+	local b=${1:-$S}
+	case $(rnd 0 5) in
+	0 | 1) echo "$b/$(pick index about news contact).html" ;;
+	2) echo "$b/files/f$(pick 1 4 16 64).bin" ;;
+	3) echo "$b:8000/$(pick index about news contact).html" ;;
+	4) echo "$b:8000/files/f$(pick 1 4 16).bin" ;;
+	*) if [ "$b" = "$S" ]; then echo "$b:8080/$(pick '' 'search?q=apple' 'search?q=pear' status)"; else echo "$b/"; fi ;;
+	esac
+}
+cfg() { # cfg N FILE [BASE]: a curl config fetching N URLs to /dev/null
+	local i
+	for i in $(seq "$1"); do printf 'url = "%s"\noutput = "/dev/null"\n' "$(url "${3:-}")"; done >"$2"
+}
+scn_crawler() {
+	local h a
+	read -r h a <<<"$(ali)"
+	cfg "$(scale $(rnd 300 700))" "$WORK/crawl.cfg"
+	on "$h" curl -s --interface "$a" -H 'Connection: close' -K "$WORK/crawl.cfg" || true
+}
+scn_page_loads() {
+	local n i h a
+	n=$(scale $(rnd 25 50))
+	for i in $(seq "$n"); do
+		read -r h a <<<"$(ali)"
+		cfg "$(rnd 8 40)" "$WORK/page.cfg"
+		on "$h" curl -s --interface "$a" --parallel --parallel-max 6 -K "$WORK/page.cfg" || true
+		sleep "0.$(rnd 0 9)"
+	done
+}
+scn_pkg_download() {
+	local h a i
+	read -r h a <<<"$(ali)"
+	for i in $(seq "$(scale $(rnd 60 150))"); do
+		printf 'url = "%s/files/f%s.bin"\noutput = "/dev/null"\n' "$(pick "$S" "$S:8000")" "$(pick 1 4 16 64 256 1024)"
+	done >"$WORK/pkg.cfg"
+	on "$h" curl -s --interface "$a" --parallel --parallel-max "$(rnd 4 8)" -H 'Connection: close' -K "$WORK/pkg.cfg" || true
+}
+scn_busy_server() {
+	local k close
+	for k in $(seq 0 59); do
+		cfg "$(scale $(rnd 5 30))" "$WORK/bs.$k.cfg"
+		close=$(pick "Connection: close" "Connection: keep-alive")
+		on "cli$((k / 20 + 1))" curl -s --interface "10.77.0.$((128 + k))" -H "$close" -K "$WORK/bs.$k.cfg" &
+		sleep "0.0$(rnd 0 9)"
+	done
+	wait
+}
+scn_resolver() {
+	local j i h a name
+	for j in $(seq "$(rnd 4 8)"); do
+		read -r h a <<<"$(ali)"
+		for i in $(seq "$(scale $(rnd 200 600))"); do
+			name=$(pick www mail api cdn db intranet ntp git).lab.example
+			[ "$(rnd 0 4)" = 0 ] && name=nx$(rnd 1 99999).example.org
+			echo "@${IP[srv]} $name $(pick A A A AAAA MX TXT)$([ "$(rnd 0 19)" = 0 ] && echo ' +tcp')"
+		done >"$WORK/dns.$j"
+		on "$h" dig -b "$a" +time=1 +tries=1 +short -f "$WORK/dns.$j" >/dev/null &
+	done
+	wait
+}
+scn_monitor() {
+	local m h a period
+	for m in 1 2 3; do
+		read -r h a <<<"$(ali)"
+		period=$(pick 0.3 0.5 1 1)
+		( # polls until the scenario's time is up: no draws in here
+			end=$((SECONDS + LIMIT - 3))
+			while [ "$SECONDS" -lt "$end" ]; do
+				on "$h" curl -s -o /dev/null --interface "$a" "$S/status" "$S:8000/"
+				on "$h" dig -b "$a" +time=1 +tries=1 +short "@${IP[srv]}" www.lab.example >/dev/null
+				on "$h" ping -c1 -W1 -I "$a" "${IP[srv]}" >/dev/null
+				sleep "$period"
+			done
+		) &
+	done
+	wait
+}
+scn_failures() {
+	local n i h a
+	n=$(scale $(rnd 30 60))
+	for i in $(seq "$n"); do
+		read -r h a <<<"$(ali)"
+		case $(rnd 0 4) in
+		0) on "$h" curl -s -o /dev/null --interface "$a" "$S:$(pick 81 3000 5432 8081 9090)/" ;;          # refused
+		1) on "$h" curl -s -o /dev/null --interface "$a" --max-time "0.0$(rnd 2 9)" "$S/files/f4096.bin" ;; # aborted
+		2) on "$h" dig -b "$a" +time=1 +tries=1 +short "@${IP[cli3]}" www.lab.example >/dev/null ;;        # no server there
+		3) on "$h" curl -s -o /dev/null --interface "$a" "$S/missing-$(rnd 1 999).html" ;;                  # 404
+		*) on "$h" ssh $SSH_OPTS -o ConnectTimeout=2 "nobody@${IP[srv]}" true ;;                            # refused key
+		esac
+		sleep "0.$(rnd 1 9)"
+	done
+}
+scn_loopback() { # on the server itself, captured on its lo
+	local n i
+	n=$(scale $(rnd 100 300))
+	for i in $(seq "$n"); do
+		if [ "$(rnd 0 3)" = 0 ]; then
+			cfg "$(rnd 2 20)" "$WORK/lo.cfg" http://127.0.0.1
+			on srv curl -s -K "$WORK/lo.cfg" || true
+		else
+			on srv curl -s -o /dev/null "$(url http://127.0.0.1)" || true
+		fi
+	done
+}
+scn_background() { # light ordinary traffic beside every attack (BACKGROUND=1)
+	local h a
+	RNG=$WORK/rng.bg
+	rng_seed "$1"
+	while :; do
+		read -r h a <<<"$(ali)"
+		case $(rnd 0 3) in
+		0 | 1) on "$h" curl -s -o /dev/null --interface "$a" "$(url)" ;;
+		2) on "$h" dig -b "$a" +time=1 +tries=1 +short "@${IP[srv]}" "$(pick www mail api).lab.example" >/dev/null ;;
+		*) on "$h" curl -s -o /dev/null --interface "$a" "$S/status" ;;
+		esac
+		sleep "0.$(rnd 1 9)"
+	done
+}
+
 # ---------------------------------------------------------------- malicious
 A() { on atk "$@"; } # run on the attacker host
 T=${IP[srv]}
@@ -364,13 +542,17 @@ scn_iodine() {
 mkdir -p "$OUT/benign" "$OUT/malicious" "$OUT/logs"
 OUT=$(cd "$OUT" && pwd)
 LABELS=$OUT/labels.csv
-echo "file,label,category,key_ip,key_role,key_basis,packets,format,linktype,source,licence" >"$LABELS"
+echo "file,label,category,key_ip,key_role,key_basis,packets,format,linktype,source,licence,src" >"$LABELS"
 
 run_one() { # name class category
 	local name=$1 class=$2 cat=$3 file rel pkts t0 fn
 	rel=$class/$name.pcap
 	file=$OUT/$rel
-	ip netns exec "$SW" tcpdump -i br0 -s 0 -U -w "$file" -Z root >"$WORK/tcpdump.log" 2>&1 &
+	if [ "$name" = loopback ]; then
+		ip netns exec "$P-srv" tcpdump -i lo -s 0 -U -w "$file" -Z root >"$WORK/tcpdump.log" 2>&1 &
+	else
+		ip netns exec "$SW" tcpdump -i br0 -s 0 -U -w "$file" -Z root >"$WORK/tcpdump.log" 2>&1 &
+	fi
 	CAP_PID=$!
 	for _ in $(seq 50); do grep -q listening "$WORK/tcpdump.log" && break; sleep 0.1; done
 	t0=$SECONDS
@@ -380,11 +562,19 @@ run_one() { # name class category
 	rng_seed "$((SEED * 1000003 + $(cksum <<<"$name" | cut -d' ' -f1)))"
 	set -m
 	(set +e; "$fn") >"$OUT/logs/$name.log" 2>&1 &
-	local spid=$! ticks=0
+	local spid=$! ticks=0 bpid=
+	if [ "$class" = malicious ] && [ "$BACKGROUND" = 1 ]; then
+		(set +e; scn_background "$((SEED * 1000003 + 7))") >/dev/null 2>&1 &
+		bpid=$!
+	fi
 	set +m
 	while kill -0 "$spid" 2>/dev/null && [ "$ticks" -lt $((LIMIT * 10)) ]; do sleep 0.1; ticks=$((ticks + 1)); done
 	kill -TERM -- "-$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
+	if [ -n "$bpid" ]; then
+		kill -TERM -- "-$bpid" 2>/dev/null || true
+		wait "$bpid" 2>/dev/null || true
+	fi
 	# Leftover connections of the scenario end before the capture does.
 	local h pids
 	for h in cli1 cli2 cli3 atk; do
@@ -400,12 +590,29 @@ run_one() { # name class category
 		gzip -9 -n -f "$file"
 		rel=$rel.gz
 	fi
-	local key= role=none basis=
-	if [ "$class" = malicious ]; then key=${IP[atk]} role=attacker basis=documented; fi
-	echo "$rel,$class,\"$cat\",$key,$role,$basis,$pkts,pcap,ether,flowmeter lab (lab/run.sh -s $SEED$([ "$SHORT" = 1 ] && echo ' --short')),generated" >>"$LABELS"
+	local key= role=none basis= src="flowmeter lab (lab/run.sh -s $SEED$RUN_ARGS)"
+	if [ "$class" = malicious ]; then
+		key=${IP[atk]} role=attacker basis=documented
+		# The background: flows started by the benign clients are benign
+		# (these rules come first; the attacker is never one of them).
+		local b
+		for b in 10.77.0.16/28 10.77.0.128/25; do
+			echo "$rel,benign,background,,none,documented,,pcap,ether,\"$src\",generated,$b" >>"$LABELS"
+		done
+	fi
+	echo "$rel,$class,\"$cat\",$key,$role,$basis,$pkts,pcap,ether,\"$src\",generated," >>"$LABELS"
 	printf 'lab: %-14s %-9s %6d packets  %3ds\n' "$name" "$class" "$pkts" $((SECONDS - t0)) >&2
 }
 
+RUN_ARGS= # how the captures were made, beside the seed, for labels.csv
+[ "$SHORT" = 0 ] || RUN_ARGS="$RUN_ARGS --short"
+[ -z "$LINK" ] || RUN_ARGS="$RUN_ARGS --link $LINK"
+[ "$BACKGROUND" = 1 ] || RUN_ARGS="$RUN_ARGS --no-background"
+if [ -n "$LINK_EM" ]; then
+	command -v go >/dev/null || { echo "lab: --link delay/jitter/loss needs go (to build lab/linkem)" >&2; exit 1; }
+	(cd "$LAB_DIR/.." && CGO_ENABLED=0 go build -o "$WORK/linkem" ./lab/linkem)
+fi
+[ -z "$LINK_RATE" ] || command -v tc >/dev/null || { echo "lab: --link rate needs tc (iproute2)" >&2; exit 1; }
 net_up
 servers_up
 echo "lab: network up ($P: server ${IP[srv]}, clients ${IP[cli1]}-${IP[cli3]}, attacker ${IP[atk]}, c2 ${IP[c2]}); seed $SEED" >&2
