@@ -457,9 +457,9 @@ func AppendValue(dst []byte, r *Record, c Column) []byte {
 	case FieldVLAN:
 		return strconv.AppendUint(dst, uint64(r.VLAN), 10)
 	case FieldFirst:
-		return time.Unix(0, r.First).UTC().AppendFormat(dst, TimeLayout)
+		return AppendTime(dst, r.First)
 	case FieldLast:
-		return time.Unix(0, r.Last).UTC().AppendFormat(dst, TimeLayout)
+		return AppendTime(dst, r.Last)
 	case FieldEnd:
 		return append(dst, r.End.String()...)
 	case FieldCommunityID:
@@ -520,6 +520,57 @@ func AppendFloat(dst []byte, v float64) []byte {
 		return strconv.AppendInt(dst, int64(v), 10)
 	}
 	return strconv.AppendFloat(dst, v, 'f', -1, 64)
+}
+
+// AppendTime appends the time ns (Unix nanoseconds) in TimeLayout, UTC:
+// what time.Time.AppendFormat gives, at a fraction of its cost (every
+// record has two), by civil-date arithmetic (Hinnant's days_from_civil,
+// inverted).
+func AppendTime(dst []byte, ns int64) []byte {
+	if ns < 0 { // before 1970: the general path
+		return time.Unix(0, ns).UTC().AppendFormat(dst, TimeLayout)
+	}
+	secs, frac := ns/1e9, ns%1e9
+	days, rem := secs/86400, secs%86400
+	z := days + 719468
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	y := yoe + era*400
+	if m <= 2 {
+		y++
+	}
+	dst = appendDigits(dst, y, 4)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, m, 2)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, d, 2)
+	dst = append(dst, 'T')
+	dst = appendDigits(dst, rem/3600, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, rem/60%60, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, rem%60, 2)
+	dst = append(dst, '.')
+	dst = appendDigits(dst, frac, 9)
+	return append(dst, 'Z')
+}
+
+// appendDigits appends v (≥ 0) as exactly n decimal digits.
+func appendDigits(dst []byte, v int64, n int) []byte {
+	dst = append(dst, "000000000"[:n]...)
+	for i := len(dst) - 1; i >= len(dst)-n; i-- {
+		dst[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return dst
 }
 
 // AppendFlowID appends a flow ID as the 16 hex digits of the flow_id column
