@@ -27,7 +27,7 @@ func (f *dataFlags) register(fs *flag.FlagSet, cap int) {
 	f.labels.register(fs)
 	fs.IntVar(&f.cap, "cap", cap, "take at most `N` flows from any one capture (a uniform sample); 0: all")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed for sampling, folds and validation splits")
-	fs.StringVar(&f.group, "group", "capture", "cross-validation groups and the cap: capture (each file) or source (each directory of captures)")
+	fs.StringVar(&f.group, "group", "capture", "cross-validation groups: capture (each file) or source (each directory of captures; the threshold is then chosen on flows of sources the model never saw)")
 }
 
 // load reads labelled flows: CSV files written by `extract --labels`, or

@@ -74,8 +74,10 @@ func (d *Dataset) Counts() (benign, malicious int) {
 }
 
 // Builder collects labelled records into a Dataset, keeping at most Cap
-// flows per group (capture, or source directory with BySource) (a uniform sample, by reservoir sampling with a fixed
-// seed) and dropping unlabelled and "unknown" flows. It implements
+// flows per capture (a uniform sample, by reservoir sampling with a fixed
+// seed) and dropping unlabelled and "unknown" flows. Each flow's group
+// (cross-validation) is its capture, or its capture's directory with
+// BySource. It implements
 // meter.Sink, so a meter can feed it directly.
 type Builder struct {
 	Cap      int  // 0: no cap
@@ -118,9 +120,10 @@ func (b *Builder) add(values []float64, lab, cat, group string) {
 	if !ok {
 		return
 	}
+	capture := group
 	group = GroupName(group, b.BySource)
-	n := b.seen[group]
-	b.seen[group] = n + 1
+	n := b.seen[capture]
+	b.seen[capture] = n + 1
 	d := b.ds
 	if b.Cap > 0 && n >= b.Cap {
 		// Reservoir sampling: replace a held row with probability Cap/(n+1).
@@ -128,7 +131,7 @@ func (b *Builder) add(values []float64, lab, cat, group string) {
 		if k >= b.Cap {
 			return
 		}
-		i := b.held[group][k]
+		i := b.held[capture][k]
 		for j := range d.X {
 			d.X[j][i] = values[j]
 		}
@@ -141,7 +144,7 @@ func (b *Builder) add(values []float64, lab, cat, group string) {
 	d.Y = append(d.Y, mal)
 	d.Cat = append(d.Cat, cat)
 	d.Group = append(d.Group, group)
-	b.held[group] = append(b.held[group], len(d.Y)-1)
+	b.held[capture] = append(b.held[capture], len(d.Y)-1)
 }
 
 // Dataset returns what was collected.

@@ -60,6 +60,16 @@ func TestBuilder(t *testing.T) {
 	if n := b.Dataset().Len(); n != 5 {
 		t.Errorf("cap 5 kept %d flows", n)
 	}
+	// Grouped by source, the cap is still per capture: two captures of one
+	// directory keep 5 flows each, in one group.
+	b = train.NewBuilder(schema, 5, 1)
+	b.BySource = true
+	for i := 0; i < 100; i++ {
+		b.Write(&feature.Record{Values: values, Label: "benign", Capture: fmt.Sprintf("src/%d.pcap", i%2)})
+	}
+	if d := b.Dataset(); d.Len() != 10 || d.Groups() != 1 {
+		t.Errorf("by source: %d flows in %d groups, want 10 in 1", d.Len(), d.Groups())
+	}
 }
 
 // Train-only captures get fold -1 (always trained on, never scored), and
