@@ -88,7 +88,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	benign, mal := d.Counts()
-	fmt.Fprintf(stdout, "training data: %d flows (%d benign, %d malicious) from %d groups (%s), at most %d per group\n",
+	fmt.Fprintf(stdout, "training data: %d flows (%d benign, %d malicious) from %d groups (%s), at most %d per capture\n",
 		d.Len(), benign, mal, d.Groups(), f.data.group, f.data.cap)
 	if f.compare {
 		if err := train.Compare(d, cfg, f.data.group, f.trainOnlyFunc(), stdout); err != nil {
