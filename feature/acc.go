@@ -116,6 +116,20 @@ type Acc struct {
 	early []earlyPkt
 }
 
+// rtt is the flow's round-trip time in nanoseconds (the rtt_s feature): the
+// TCP handshake's when it was seen, else the time from the first packet to
+// the responder's first; 0 when the responder sent nothing.
+func (a *Acc) rtt() int64 {
+	if a.ackT != 0 {
+		return a.ackT - a.synT
+	}
+	if a.n[bwd] == 0 {
+		return 0
+	}
+	firstBwd := a.lastDir[bwd] - int64(a.iat[bwd].Sum()*1e9+0.5)
+	return max(firstBwd-a.first, 0)
+}
+
 // CopyTo makes d a copy of a, reusing d's early-packet buffer.
 func (a *Acc) CopyTo(d *Acc) {
 	e := d.early[:0]

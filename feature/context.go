@@ -38,6 +38,9 @@ const (
 	CtxSvcFailed
 	CtxPairFlows
 	CtxPairSvcFlows
+	CtxSrcBurst
+	CtxSvcBurst
+	CtxSrcConcurrent
 	NumContext
 )
 
@@ -45,23 +48,27 @@ const (
 type ContextValues [NumContext]float64
 
 var contextFeatures = [NumContext]struct{ name, unit, formula string }{
-	CtxSrcFlows:     {"ctx_src_flows", "flows", "flows started by this flow's initiator host in the context window (this one included)"},
-	CtxSrcDstHosts:  {"ctx_src_dst_hosts", "hosts", "distinct responder hosts among those flows"},
-	CtxSrcDstPorts:  {"ctx_src_dst_ports", "ports", "distinct responder ports among those flows"},
-	CtxSrcFailed:    {"ctx_src_failed_ratio", "1", "share of those flows that failed (see below)"},
-	CtxSrcRate:      {"ctx_src_flows_per_s", "flows/s", "ctx_src_flows / window length (s)"},
-	CtxDstFlows:     {"ctx_dst_flows", "flows", "flows answered (or not) by this flow's responder host in the window: its fan-in"},
-	CtxDstSrcHosts:  {"ctx_dst_src_hosts", "hosts", "distinct initiator hosts among those flows"},
-	CtxDstFailed:    {"ctx_dst_failed_ratio", "1", "share of those flows that failed"},
-	CtxSvcFlows:     {"ctx_svc_flows", "flows", "flows to the same responder host, port and protocol in the window"},
-	CtxSvcSrcHosts:  {"ctx_svc_src_hosts", "hosts", "distinct initiator hosts among those flows"},
-	CtxSvcFailed:    {"ctx_svc_failed_ratio", "1", "share of those flows that failed"},
-	CtxPairFlows:    {"ctx_pair_flows", "flows", "among the initiator's flows above, those to the same responder host (any port)"},
-	CtxPairSvcFlows: {"ctx_pair_svc_flows", "flows", "among the initiator's flows above, those to the same responder host, port and protocol: repeated logins look like this"},
+	CtxSrcFlows:      {"ctx_src_flows", "flows", "flows started by this flow's initiator host in the context window (this one included)"},
+	CtxSrcDstHosts:   {"ctx_src_dst_hosts", "hosts", "distinct responder hosts among those flows"},
+	CtxSrcDstPorts:   {"ctx_src_dst_ports", "ports", "distinct responder ports among those flows"},
+	CtxSrcFailed:     {"ctx_src_failed_ratio", "1", "share of those flows that failed (see below)"},
+	CtxSrcRate:       {"ctx_src_flows_per_s", "flows/s", "ctx_src_flows / window length (s)"},
+	CtxDstFlows:      {"ctx_dst_flows", "flows", "flows answered (or not) by this flow's responder host in the window: its fan-in"},
+	CtxDstSrcHosts:   {"ctx_dst_src_hosts", "hosts", "distinct initiator hosts among those flows"},
+	CtxDstFailed:     {"ctx_dst_failed_ratio", "1", "share of those flows that failed"},
+	CtxSvcFlows:      {"ctx_svc_flows", "flows", "flows to the same responder host, port and protocol in the window"},
+	CtxSvcSrcHosts:   {"ctx_svc_src_hosts", "hosts", "distinct initiator hosts among those flows"},
+	CtxSvcFailed:     {"ctx_svc_failed_ratio", "1", "share of those flows that failed"},
+	CtxPairFlows:     {"ctx_pair_flows", "flows", "among the initiator's flows above, those to the same responder host (any port)"},
+	CtxPairSvcFlows:  {"ctx_pair_svc_flows", "flows", "among the initiator's flows above, those to the same responder host, port and protocol: repeated logins look like this"},
+	CtxSrcBurst:      {"ctx_src_flows_1s", "flows", "among the initiator's flows above, those that started at most 1 s before this one (this one included): how fast the host opens flows now"},
+	CtxSvcBurst:      {"ctx_svc_flows_1s", "flows", "among the service's flows above, those that started at most 1 s before this one (this one included)"},
+	CtxSrcConcurrent: {"ctx_src_concurrent", "flows", "among the initiator's flows above, those whose first-to-last packet span overlaps this flow's: how many it ran at once (a client one request after another: 0)"},
 }
 
 type ctxEntry struct {
 	first  int64
+	last   int64
 	peer   uint64 // hash of the other host
 	port   uint16
 	proto  uint8
@@ -132,50 +139,56 @@ func (c *Context) hash(a netip.Addr) uint64 {
 
 // Observe returns the context of a flow from src to dst (initiator and
 // responder) that started at first, then adds the flow to the context.
-func (c *Context) Observe(src, dst netip.AddrPort, proto uint8, first int64, failed bool) ContextValues {
-	return c.observe(src, dst, proto, first, failed, true)
+func (c *Context) Observe(src, dst netip.AddrPort, proto uint8, first, last int64, failed bool) ContextValues {
+	return c.observe(src, dst, proto, first, last, failed, true)
 }
 
 // Peek returns the context of a flow that has not ended (an early verdict)
 // without adding it.
-func (c *Context) Peek(src, dst netip.AddrPort, proto uint8, first int64, failed bool) ContextValues {
-	return c.observe(src, dst, proto, first, failed, false)
+func (c *Context) Peek(src, dst netip.AddrPort, proto uint8, first, last int64, failed bool) ContextValues {
+	return c.observe(src, dst, proto, first, last, failed, false)
 }
 
-func (c *Context) observe(src, dst netip.AddrPort, proto uint8, first int64, failed, add bool) ContextValues {
+func (c *Context) observe(src, dst netip.AddrPort, proto uint8, first, last int64, failed, add bool) ContextValues {
 	var v ContextValues
 	from := first - c.cfg.Window
 	dstHash, srcHash := c.hash(dst.Addr()), c.hash(src.Addr())
-	out := ctxEntry{first: first, peer: dstHash, port: dst.Port(), proto: proto, failed: failed} // as the initiator sees it
-	in := out                                                                                    // as the responder sees it
+	out := ctxEntry{first: first, last: last, peer: dstHash, port: dst.Port(), proto: proto, failed: failed} // as the initiator sees it
+	in := out                                                                                                // as the responder sees it
 	in.peer = srcHash
 
 	kSrc := ctxKey{addr: src.Addr().As16(), role: 0}
 	rSrc := c.rings[kSrc]
-	n, hosts, ports, fails := c.summarize(rSrc, from, out, true)
-	v[CtxSrcFlows], v[CtxSrcDstHosts], v[CtxSrcDstPorts] = n, hosts, ports
+	n, hosts, ports, fails, burst := c.summarize(rSrc, from, out, true)
+	v[CtxSrcFlows], v[CtxSrcDstHosts], v[CtxSrcDstPorts], v[CtxSrcBurst] = n, hosts, ports, burst
 	v[CtxSrcFailed] = fails / n
 	v[CtxSrcRate] = n / (float64(c.cfg.Window) / 1e9)
 	// Pairs are counted among the initiator's own recent flows.
 	v[CtxPairFlows], v[CtxPairSvcFlows] = 1, 1
 	if rSrc != nil {
 		for _, e := range rSrc.e {
-			if e.first >= from && e.peer == dstHash {
+			if e.first < from {
+				continue
+			}
+			if e.peer == dstHash {
 				v[CtxPairFlows]++
 				if e.port == out.port && e.proto == proto {
 					v[CtxPairSvcFlows]++
 				}
 			}
+			if e.first <= last && e.last >= first {
+				v[CtxSrcConcurrent]++
+			}
 		}
 	}
 
 	kDst := ctxKey{addr: dst.Addr().As16(), role: 1}
-	n, hosts, _, fails = c.summarize(c.rings[kDst], from, in, false)
+	n, hosts, _, fails, _ = c.summarize(c.rings[kDst], from, in, false)
 	v[CtxDstFlows], v[CtxDstSrcHosts], v[CtxDstFailed] = n, hosts, fails/n
 
 	kSvc := ctxKey{addr: dst.Addr().As16(), port: dst.Port(), proto: proto, role: 2}
-	n, hosts, _, fails = c.summarize(c.rings[kSvc], from, in, false)
-	v[CtxSvcFlows], v[CtxSvcSrcHosts], v[CtxSvcFailed] = n, hosts, fails/n
+	n, hosts, _, fails, burst = c.summarize(c.rings[kSvc], from, in, false)
+	v[CtxSvcFlows], v[CtxSvcSrcHosts], v[CtxSvcFailed], v[CtxSvcBurst] = n, hosts, fails/n, burst
 
 	if add {
 		c.add(kSrc, out)
@@ -226,13 +239,21 @@ func (s *set) add(k uint64) {
 	}
 }
 
+// burstWindow is the span of the ctx_*_flows_1s features.
+const burstWindow = 1e9
+
 // summarize counts the entries of r in the window plus self: flows, distinct
-// peers, distinct ports (when withPorts) and failures.
-func (c *Context) summarize(r *ring, from int64, self ctxEntry, withPorts bool) (n, peers, ports, fails float64) {
+// peers, distinct ports (when withPorts), failures, and the flows that
+// started at most burstWindow before self.
+func (c *Context) summarize(r *ring, from int64, self ctxEntry, withPorts bool) (n, peers, ports, fails, burst float64) {
 	c.peers.reset()
 	c.ports.reset()
+	recent := self.first - burstWindow
 	count := func(e ctxEntry) {
 		n++
+		if e.first >= recent {
+			burst++
+		}
 		c.peers.add(e.peer)
 		if withPorts {
 			c.ports.add(uint64(e.port))
@@ -249,7 +270,7 @@ func (c *Context) summarize(r *ring, from int64, self ctxEntry, withPorts bool) 
 			}
 		}
 	}
-	return n, float64(c.peers.n), float64(c.ports.n), fails
+	return n, float64(c.peers.n), float64(c.ports.n), fails, burst
 }
 
 // Len is the number of hosts and services remembered.

@@ -53,6 +53,9 @@ func TestHandComputedFlow(t *testing.T) {
 		"idle_mean_s": 7, "idle_std_s": 0, "psh_count": 6, "fwd_act_data_packets": 4, "bwd_act_data_packets": 1,
 		"fwd_init_win": 100, "bwd_init_win": 100, "fwd_header_len_min": 20, "fwd_retrans": 0,
 		"early_1_size": 140, "early_2_gap_s": 0.5, "early_2_dir": 0,
+		// no handshake: the RTT is the wait for the responder's first packet
+		"rtt_s": 7.7, "duration_rtts": 8.2 / 7.7, "flow_iat_mean_rtts": 1.64 / 7.7, "flow_iat_max_rtts": 7 / 7.7,
+		"fwd_iat_mean_rtts": 0.7 / 3 / 7.7, "bwd_iat_mean_rtts": 0.5 / 7.7, "active_max_rtts": 0.7 / 7.7,
 	}
 	for name, w := range want {
 		i := s.Index(name)
@@ -63,6 +66,35 @@ func TestHandComputedFlow(t *testing.T) {
 		if math.Abs(v[i]-w) > 1e-9*math.Max(1, math.Abs(w)) {
 			t.Errorf("%s = %v, want %v", name, v[i], w)
 		}
+	}
+}
+
+// The example of docs/features.md: SYN at 0, SYN-ACK at 30 ms, ACK at 31 ms,
+// last packet at 155 ms: rtt_s 0.031, duration_rtts 5. A flow the responder
+// never answered has no RTT. (Times start at 1 s: 0 means "not seen".)
+func TestRTTFeatures(t *testing.T) {
+	s, _ := feature.NewSchema(0)
+	steps := []struct {
+		ms    int64
+		dir   flow.Dir
+		flags uint8
+	}{{0, flow.Forward, packet.FlagSYN}, {30, flow.Backward, packet.FlagSYN | packet.FlagACK}, {31, flow.Forward, packet.FlagACK}, {155, flow.Forward, packet.FlagACK}}
+	var a, lone feature.Acc
+	for i, st := range steps {
+		m := packet.Meta{Time: 1e9 + st.ms*1e6, Proto: packet.ProtoTCP, Version: 4, IPLen: 40, L4HdrLen: 20, TCPFlags: st.flags, Seq: uint32(i)}
+		a.Add(&m, st.dir)
+		if i == 0 {
+			lone.Add(&m, st.dir)
+		}
+	}
+	v := make([]float64, s.Len())
+	s.Fill(&a, &feature.ContextValues{}, v)
+	if r, d := v[s.Index("rtt_s")], v[s.Index("duration_rtts")]; math.Abs(r-0.031) > 1e-12 || math.Abs(d-5) > 1e-9 {
+		t.Errorf("rtt_s %v, duration_rtts %v; want 0.031, 5", r, d)
+	}
+	s.Fill(&lone, &feature.ContextValues{}, v)
+	if r, d := v[s.Index("rtt_s")], v[s.Index("duration_rtts")]; r != 0 || d != -1 {
+		t.Errorf("unanswered: rtt_s %v, duration_rtts %v; want 0, -1", r, d)
 	}
 }
 
@@ -117,7 +149,7 @@ func TestContext(t *testing.T) {
 	att := netip.MustParseAddrPort("10.0.0.66:40000")
 	var v feature.ContextValues
 	for i := 0; i < 5; i++ { // 5 probes to 5 ports of one host, 1 s apart, all failed
-		v = c.Observe(att, netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(20+i)), 6, int64(i)*1e9, true)
+		v = c.Observe(att, netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(20+i)), 6, int64(i)*1e9, int64(i)*1e9+5e8, true)
 	}
 	// the ring holds 3 earlier flows, plus this one
 	if v[feature.CtxSrcFlows] != 4 || v[feature.CtxSrcDstPorts] != 4 || v[feature.CtxSrcDstHosts] != 1 || v[feature.CtxSrcFailed] != 1 || v[feature.CtxSrcRate] != 0.4 {
@@ -126,13 +158,26 @@ func TestContext(t *testing.T) {
 	if v[feature.CtxDstFlows] != 4 || v[feature.CtxDstSrcHosts] != 1 || v[feature.CtxSvcFlows] != 1 {
 		t.Errorf("dst/svc context %v", v)
 	}
+	// 1 s apart: the probe at 3 s and this one (at 4 s) are within 1 s;
+	// each lasted 0.5 s, so none ran at the same time as another
+	if v[feature.CtxSrcBurst] != 2 || v[feature.CtxSvcBurst] != 1 || v[feature.CtxSrcConcurrent] != 0 {
+		t.Errorf("burst context %v", v)
+	}
+	// a flow from 2.2 s to 3.2 s overlaps the probes at 2 s (to 2.5 s) and 3 s
+	w := c.Peek(att, netip.MustParseAddrPort("10.0.0.1:99"), 6, 2.2e9, 3.2e9, false)
+	if w[feature.CtxSrcConcurrent] != 2 {
+		t.Errorf("concurrent %v, want 2", w[feature.CtxSrcConcurrent])
+	}
 	// 30 s later the window is empty again
 	for i := 0; i < 10; i++ {
 		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 1000)
-		v = c.Observe(src, netip.MustParseAddrPort("10.0.0.1:80"), 6, 40e9+int64(i), false)
+		v = c.Observe(src, netip.MustParseAddrPort("10.0.0.1:80"), 6, 40e9+int64(i), 40e9+int64(i), false)
 	}
 	if v[feature.CtxDstFlows] != 4 || v[feature.CtxDstSrcHosts] != 4 || v[feature.CtxSvcFailed] != 0 || v[feature.CtxSrcFlows] != 1 {
 		t.Errorf("after the window: %v", v)
+	}
+	if v[feature.CtxSvcBurst] != 4 { // the ring's 3 and this one, all within 10 ns
+		t.Errorf("service burst %v", v)
 	}
 }
 
@@ -140,7 +185,7 @@ func TestContextBounded(t *testing.T) {
 	c := feature.NewContext(feature.ContextConfig{Window: 10e9, Flows: 3, MaxHosts: 50})
 	for i := 0; i < 5000; i++ { // a spoofed flood: every flow from a new host
 		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), 1000)
-		c.Observe(src, netip.MustParseAddrPort("10.0.0.1:80"), 6, int64(i)*1e6, true)
+		c.Observe(src, netip.MustParseAddrPort("10.0.0.1:80"), 6, int64(i)*1e6, int64(i)*1e6, true)
 		if c.Len() > 50 {
 			t.Fatalf("%d hosts and services remembered, bound 50", c.Len())
 		}

@@ -148,7 +148,35 @@ func buildFixed() []Feature {
 		}
 		return 0
 	})
+	rttFeatures(add)
 	return fs
+}
+
+// rttFeatures adds the flow's round-trip time and its times in units of it.
+// A time in RTTs describes what the endpoints did (how many exchanges, how
+// long a pause) rather than how far apart they were: the same download is
+// about the same number of RTTs on loopback and across a continent, while
+// its seconds differ a thousandfold.
+func rttFeatures(add func(name, unit, formula string, f func(a *Acc, v *view) float64)) {
+	add("rtt_s", "s", "round-trip time: tcp_synack_s + tcp_ack_s when the handshake was seen, else the time from the first packet to the responder's first packet; 0 when the responder sent nothing", func(a *Acc, v *view) float64 {
+		return sec(a.rtt())
+	})
+	rel := func(name, of string, x func(a *Acc, v *view) float64) {
+		add(name, "RTTs", of+" / rtt_s; −1 when rtt_s = 0", func(a *Acc, v *view) float64 {
+			r := sec(a.rtt())
+			if r <= 0 {
+				return -1
+			}
+			return x(a, v) / r
+		})
+	}
+	rel("duration_rtts", "duration_s", func(a *Acc, v *view) float64 { return v.dur })
+	rel("flow_iat_mean_rtts", "flow_iat_mean_s", func(a *Acc, v *view) float64 { return a.iat[all].Mean })
+	rel("flow_iat_max_rtts", "flow_iat_max_s", func(a *Acc, v *view) float64 { return a.iat[all].Max })
+	for d, dn := range dirNames {
+		rel(dn+"_iat_mean_rtts", dn+"_iat_mean_s", func(a *Acc, v *view) float64 { return a.iat[d].Mean })
+	}
+	rel("active_max_rtts", "active_max_s", func(a *Acc, v *view) float64 { return v.active.Max })
 }
 
 func dirWord(d int) string {

@@ -217,6 +217,11 @@ servers_up() {
 		{ echo "<html><body><h1>$s</h1>"; head -c $(rnd 2000 30000) /dev/urandom | base64; echo "</body></html>"; } >"$w/www/$s.html"
 	done
 	cp "$w/www/index.html" "$w/www/index.htm"
+	# Small objects too: most web requests fetch a few hundred bytes or less.
+	mkdir -p "$w/www/api"
+	printf '<html><head><title>lab</title></head><body><p>hello</p></body></html>\n' >"$w/www/hello.html"
+	printf 'User-agent: *\nDisallow: /files/\n' >"$w/www/robots.txt"
+	printf '{"ok":true,"items":[%s]}\n' "$(rnd 1 9)" >"$w/www/api/ok.json"
 	cat >"$w/nginx.conf" <<-EOF
 		daemon off; worker_processes 1; pid $w/nginx.pid; error_log $w/nginx/error.log;
 		events { worker_connections 1024; }
@@ -375,11 +380,13 @@ scn_iperf() {
 ali() { local k; k=$(rnd 0 59); echo "cli$((k / 20 + 1)) 10.77.0.$((128 + k))"; } # a host and one of its addresses
 url() { # url [BASE]: a page, file or app request on the lab's web servers
 	local b=${1:-$S}
-	case $(rnd 0 5) in
+	case $(rnd 0 7) in
 	0 | 1) echo "$b/$(pick index about news contact).html" ;;
 	2) echo "$b/files/f$(pick 1 4 16 64).bin" ;;
 	3) echo "$b:8000/$(pick index about news contact).html" ;;
 	4) echo "$b:8000/files/f$(pick 1 4 16).bin" ;;
+	5) echo "$b/$(pick hello.html robots.txt api/ok.json)" ;;
+	6) echo "$b:8000/$(pick hello.html robots.txt api/ok.json)" ;;
 	*) if [ "$b" = "$S" ]; then echo "$b:8080/$(pick '' 'search?q=apple' 'search?q=pear' status)"; else echo "$b/"; fi ;;
 	esac
 }
@@ -387,11 +394,14 @@ cfg() { # cfg N FILE [BASE]: a curl config fetching N URLs to /dev/null
 	local i
 	for i in $(seq "$1"); do printf 'url = "%s"\noutput = "/dev/null"\n' "$(url "${3:-}")"; done >"$2"
 }
-scn_crawler() {
-	local h a
+scn_crawler() { # hundreds of requests a minute, as a crawler that waits between them does
+	local h a n i
 	read -r h a <<<"$(ali)"
-	cfg "$(scale $(rnd 300 700))" "$WORK/crawl.cfg"
-	on "$h" curl -s --interface "$a" -H 'Connection: close' -K "$WORK/crawl.cfg" || true
+	n=$(scale $(rnd 150 300))
+	for i in $(seq "$n"); do
+		on "$h" curl -s -o /dev/null --interface "$a" "$(url)" || true
+		sleep "0.$(rnd 0 3)"
+	done
 }
 scn_page_loads() {
 	local n i h a

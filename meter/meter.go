@@ -398,9 +398,9 @@ func (m *Meter) write(key flow.Key, src, dst netip.AddrPort, a *feature.Acc, rea
 	}
 	var cv feature.ContextValues
 	if reason == flow.Early {
-		cv = m.ctx.Peek(r.Src, r.Dst, r.Proto, r.First, a.Failed(r.Proto, reason))
+		cv = m.ctx.Peek(r.Src, r.Dst, r.Proto, r.First, r.Last, a.Failed(r.Proto, reason))
 	} else {
-		cv = m.ctx.Observe(r.Src, r.Dst, r.Proto, r.First, a.Failed(r.Proto, reason))
+		cv = m.ctx.Observe(r.Src, r.Dst, r.Proto, r.First, r.Last, a.Failed(r.Proto, reason))
 	}
 	m.cfg.Schema.Fill(a, &cv, r.Values)
 	for _, d := range m.cfg.Decorate {

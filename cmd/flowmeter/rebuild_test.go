@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -37,5 +38,49 @@ func TestDefaultModelRebuilds(t *testing.T) {
 	got, _ := os.ReadFile(out)
 	if !bytes.Equal(got, want) {
 		t.Errorf("rebuilding with %q gives another model (%d bytes, the committed one %d)", m.Training.Command, len(got), len(want))
+	}
+}
+
+// The embedded model on the lab run it never saw (lab/flows/heldout: its
+// own seed and a 300 ms, 2 %-loss, 5 Mbit/s link; docs/model.md): at most
+// 0.5 % of the benign flows flagged, busy hosts included, and scans and
+// SYN and UDP floods caught: ≥ 95 % of all their flows, ≥ 80 % of each
+// kind (nmap's UDP scan is at 83 %, under issue #10's 90 %). The other
+// categories' recall is stated in docs/model.md, not asserted.
+func TestDefaultModelHeldOut(t *testing.T) {
+	out, errOut, err := runCmd(t, "evaluate", "-q", "../../lab/flows/heldout/s301-sat150.csv.gz")
+	if err != nil {
+		t.Fatalf("evaluate: %v\n%s", err, errOut)
+	}
+	var fpr float64 = -1
+	checked, flows, caught := 0, 0, 0.0
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 8 && f[0] == "precision" {
+			fpr, _ = strconv.ParseFloat(f[7], 64)
+		}
+		// "  malicious   99.3% of   5000  scan: masscan"
+		if len(f) >= 5 && f[0] == "malicious" && strings.HasSuffix(f[1], "%") {
+			cat := strings.Join(f[4:], " ")
+			n, _ := strconv.Atoi(f[3])
+			if n < 50 || !(strings.HasPrefix(cat, "scan:") || cat == "dos: SYN flood" || cat == "dos: UDP flood") {
+				continue
+			}
+			checked++
+			r, _ := strconv.ParseFloat(strings.TrimSuffix(f[1], "%"), 64)
+			flows, caught = flows+n, caught+r/100*float64(n)
+			if r < 80 {
+				t.Errorf("%s: %.1f %% caught, want ≥ 80 %%", cat, r)
+			}
+		}
+	}
+	if fpr < 0 || fpr > 0.005 {
+		t.Errorf("benign false-positive rate %v, want ≤ 0.005\n%s", fpr, out)
+	}
+	if flows > 0 && caught/float64(flows) < 0.95 {
+		t.Errorf("scans and floods: %.3f caught, want ≥ 0.95", caught/float64(flows))
+	}
+	if checked < 4 {
+		t.Errorf("only %d scan and flood categories checked\n%s", checked, out)
 	}
 }

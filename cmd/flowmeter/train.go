@@ -42,7 +42,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.CaptureWeights, "capture-weights", c.CaptureWeights, "weight flows so that every capture counts the same within its class")
 	fs.IntVar(&c.GBDT.EarlyStop, "early-stop", c.GBDT.EarlyStop, "gbdt: stop after N rounds without a better validation loss on held-out captures (0: off)")
 	fs.Float64Var(&c.LogReg.L2, "l2", c.LogReg.L2, "logreg: L2 penalty")
-	fs.BoolVar(&f.site, "site-features", false, "also use "+strings.Join(train.SiteFeatures, ", ")+" (they identify the capture site)")
+	fs.BoolVar(&f.site, "link-features", false, "also use the features that measure the link rather than the endpoints: "+strings.Join(train.LinkFeatures, ", "))
 	fs.StringVar(&f.exclude, "exclude", "", "comma-separated features to leave out of the model inputs (globs: *_per_s, early_*)")
 	fs.StringVar(&f.trainOnly, "train-only", "", "comma-separated `PATHS`: captures at or under them are always in the training folds and never scored in cross-validation (does adding them help on the others?)")
 	fs.BoolVar(&f.compare, "compare", false, "cross-validate gbdt, logreg and seed on the same folds and print a table")

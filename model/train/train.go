@@ -18,11 +18,19 @@ const (
 	ApproachBlend  = "blend"  // the mean of gbdt's and logreg's probabilities
 )
 
-// SiteFeatures are left out of the model inputs by default: initial TCP
-// windows say more about the operating systems of the capture site than
-// about behaviour. (Identifiers, addresses, ports and timestamps are not
-// features at all, and the meter has no TTL feature.)
-var SiteFeatures = []string{"fwd_init_win", "bwd_init_win"}
+// LinkFeatures are left out of the model inputs by default: they measure
+// the link and the site more than what the endpoints did. Absolute times
+// and rates (seconds, per-second rates, RTTs, inter-arrival gaps, early
+// packet gaps) are set by the path: the same page fetch takes a millisecond
+// on loopback and hundreds across a continent, so a model that reads them
+// learns where a capture was made ("fast = the attack lab"). Initial TCP
+// windows identify operating systems. The model reads times in round trips
+// instead (the *_rtts features), counts and ratios. Idle periods (gaps over
+// 5 s) and subflows stay: applications set them (beacons, slow attacks),
+// not links. Identifiers, addresses, ports and timestamps are not features
+// at all, and the meter has no TTL feature.
+var LinkFeatures = []string{"duration_s", "*iat*_s", "active_*_s", "*_per_s", "*bulk_rate_avg", "tcp_synack_s", "tcp_ack_s",
+	"rtt_s", "early_*_gap_s", "fwd_init_win", "bwd_init_win"}
 
 // Config configures training.
 type Config struct {
@@ -41,7 +49,7 @@ type Config struct {
 
 // DefaultConfig is `flowmeter train`'s.
 var DefaultConfig = Config{Approach: ApproachBlend, GBDT: DefaultGBDT, LogReg: DefaultLogReg, Folds: 5, Seed: 1,
-	TargetFPR: 0.01, ValidFrac: 0.2, Exclude: SiteFeatures}
+	TargetFPR: 0.005, ValidFrac: 0.2, Exclude: LinkFeatures}
 
 // Inputs returns the model inputs of an approach over schema s.
 func Inputs(s *feature.Schema, approach string, exclude []string) []string {
