@@ -5,7 +5,7 @@
 # out-of-fold recall at the threshold, and on the held-out run the benign
 # false-positive rate and the share of each attack family caught.
 #
-#   lab/ablation.sh [-b FLOWMETER] -e EVALDIR -o OUTDIR DATA...
+#   lab/ablation.sh [-b FLOWMETER] -e EVALDIR -o OUTDIR -- DATA...
 #
 # DATA is what `flowmeter train` reads, e.g.
 #   --labels ../shared/datasets/labels.csv ../shared/datasets lab/flows/*.csv.gz
@@ -21,7 +21,7 @@ while getopts b:e:o: o; do
 	esac
 done
 shift $((OPTIND - 1))
-[ -n "$eval" ] && [ -n "$out" ] && [ $# -gt 0 ] || { echo "usage: lab/ablation.sh [-b FLOWMETER] -e EVALDIR -o OUTDIR DATA..." >&2; exit 2; }
+[ -n "$eval" ] && [ -n "$out" ] && [ $# -gt 0 ] || { echo "usage: lab/ablation.sh [-b FLOWMETER] -e EVALDIR -o OUTDIR -- DATA..." >&2; exit 2; }
 mkdir -p "$out"
 if [ -z "$bin" ]; then
 	bin=$out/flowmeter
