@@ -19,6 +19,7 @@ type Feature struct {
 // view holds values derived once per record and shared by several features.
 type view struct {
 	dur    float64 // seconds
+	rtt    float64 // seconds (rtt_s)
 	active Stat    // active periods including the last, open one
 	payLen [3]Stat // fwd, bwd, all
 	ipLen  [3]Stat
@@ -159,15 +160,14 @@ func buildFixed() []Feature {
 // its seconds differ a thousandfold.
 func rttFeatures(add func(name, unit, formula string, f func(a *Acc, v *view) float64)) {
 	add("rtt_s", "s", "round-trip time: tcp_synack_s + tcp_ack_s when the handshake was seen, else the time from the first packet to the responder's first packet; 0 when the responder sent nothing", func(a *Acc, v *view) float64 {
-		return sec(a.rtt())
+		return v.rtt
 	})
 	rel := func(name, of string, x func(a *Acc, v *view) float64) {
 		add(name, "RTTs", of+" / rtt_s; −1 when rtt_s = 0", func(a *Acc, v *view) float64 {
-			r := sec(a.rtt())
-			if r <= 0 {
+			if v.rtt <= 0 {
 				return -1
 			}
-			return x(a, v) / r
+			return x(a, v) / v.rtt
 		})
 	}
 	rel("duration_rtts", "duration_s", func(a *Acc, v *view) float64 { return v.dur })
@@ -391,7 +391,7 @@ func HashNames(names []string) string {
 // Fill writes a's features, with its context ctx, into dst (which must have
 // length s.Len()).
 func (s *Schema) Fill(a *Acc, ctx *ContextValues, dst []float64) {
-	v := view{dur: sec(a.last - a.first), active: a.active, ctx: ctx}
+	v := view{dur: sec(a.last - a.first), rtt: sec(a.rtt()), active: a.active, ctx: ctx}
 	for d := range 2 {
 		v.payLen[d] = a.payLen[d].stat(a.n[d])
 		v.ipLen[d] = a.ipLen[d].stat(a.n[d])
