@@ -151,7 +151,8 @@ func (c *Classifier) Summary() string {
 
 // Promise says what the model's out-of-fold evaluation measured at the
 // classifier's threshold: the share of benign flows it flags and of
-// malicious flows it catches, on captures it was not trained on.
+// malicious flows it catches, each flow scored by a fold model that was not
+// trained on its capture (nor, with --group source, on its source).
 func (c *Classifier) Promise() string {
 	m := c.Model.Model
 	if m.Training == nil || m.Training.Metrics == nil {
@@ -161,6 +162,6 @@ func (c *Classifier) Promise() string {
 	if mm.Threshold != c.Threshold {
 		return fmt.Sprintf("the model was evaluated at its threshold %.4g, not at %.4g: no promise at this one", mm.Threshold, c.Threshold)
 	}
-	return fmt.Sprintf("the model promises (cross-validation over held-out captures, %d flows): %.2f %% of benign flows flagged, %.1f %% of malicious flows caught; traffic unlike its training data may differ",
+	return fmt.Sprintf("the model promises (cross-validation: %d flows, each scored by a model not trained on its capture): %.2f %% of benign flows flagged, %.1f %% of malicious flows caught; traffic unlike its training data may differ",
 		mm.TP+mm.FP+mm.TN+mm.FN, 100*mm.FPR, 100*mm.Recall)
 }
