@@ -111,6 +111,7 @@ type ctxKey struct {
 type Context struct {
 	cfg   ContextConfig
 	rings map[ctxKey]*ring
+	drops int // rings dropped so far
 	peers set // scratch for distinct counts
 	ports set
 }
@@ -159,7 +160,7 @@ func (c *Context) observe(src, dst netip.AddrPort, proto uint8, first, last int6
 
 	kSrc := ctxKey{addr: src.Addr().As16(), role: 0}
 	rSrc := c.rings[kSrc]
-	n, hosts, ports, fails, burst := c.summarize(rSrc, from, out, true)
+	n, hosts, ports, fails, burst := c.summarize(rSrc, from, &out, true)
 	v[CtxSrcFlows], v[CtxSrcDstHosts], v[CtxSrcDstPorts], v[CtxSrcBurst] = n, hosts, ports, burst
 	v[CtxSrcFailed] = fails / n
 	v[CtxSrcRate] = n / (float64(c.cfg.Window) / 1e9)
@@ -183,17 +184,26 @@ func (c *Context) observe(src, dst netip.AddrPort, proto uint8, first, last int6
 	}
 
 	kDst := ctxKey{addr: dst.Addr().As16(), role: 1}
-	n, hosts, _, fails, _ = c.summarize(c.rings[kDst], from, in, false)
+	rDst := c.rings[kDst]
+	n, hosts, _, fails, _ = c.summarize(rDst, from, &in, false)
 	v[CtxDstFlows], v[CtxDstSrcHosts], v[CtxDstFailed] = n, hosts, fails/n
 
 	kSvc := ctxKey{addr: dst.Addr().As16(), port: dst.Port(), proto: proto, role: 2}
-	n, hosts, _, fails, burst = c.summarize(c.rings[kSvc], from, in, false)
+	rSvc := c.rings[kSvc]
+	n, hosts, _, fails, burst = c.summarize(rSvc, from, &in, false)
 	v[CtxSvcFlows], v[CtxSvcSrcHosts], v[CtxSvcFailed], v[CtxSvcBurst] = n, hosts, fails/n, burst
 
 	if add {
-		c.add(kSrc, out)
-		c.add(kDst, in)
-		c.add(kSvc, in)
+		drops := c.drops
+		c.add(rSrc, kSrc, out)
+		if c.drops != drops { // making room for a ring may have dropped these
+			rDst, rSvc = c.rings[kDst], c.rings[kSvc]
+		}
+		c.add(rDst, kDst, in)
+		if c.drops != drops {
+			rSvc = c.rings[kSvc]
+		}
+		c.add(rSvc, kSvc, in)
 	}
 	return v
 }
@@ -202,10 +212,14 @@ func (c *Context) observe(src, dst netip.AddrPort, proto uint8, first, last int6
 // are invalidated by bumping a generation number, so starting a new count
 // costs nothing (clearing a map for every flow does).
 type set struct {
-	keys []uint64
-	gens []uint32
-	gen  uint32
-	n    int
+	slots []slot
+	gen   uint32
+	n     int
+}
+
+type slot struct {
+	key uint64
+	gen uint32
 }
 
 func newSet(capacity int) set {
@@ -213,27 +227,28 @@ func newSet(capacity int) set {
 	for size < 2*capacity {
 		size *= 2
 	}
-	return set{keys: make([]uint64, size), gens: make([]uint32, size)}
+	return set{slots: make([]slot, size)}
 }
 
 func (s *set) reset() {
 	s.gen++
 	s.n = 0
 	if s.gen == 0 { // wrapped: old generations could look current again
-		clear(s.gens)
+		clear(s.slots)
 		s.gen = 1
 	}
 }
 
 func (s *set) add(k uint64) {
-	mask := uint64(len(s.keys) - 1)
+	mask := uint64(len(s.slots) - 1)
 	for i := (k * 0x9E3779B97F4A7C15) >> 40 & mask; ; i = (i + 1) & mask {
-		if s.gens[i] != s.gen {
-			s.gens[i], s.keys[i] = s.gen, k
+		sl := &s.slots[i]
+		if sl.gen != s.gen {
+			sl.gen, sl.key = s.gen, k
 			s.n++
 			return
 		}
-		if s.keys[i] == k {
+		if sl.key == k {
 			return
 		}
 	}
@@ -245,39 +260,46 @@ const burstWindow = 1e9
 // summarize counts the entries of r in the window plus self: flows, distinct
 // peers, distinct ports (when withPorts), failures, and the flows that
 // started at most burstWindow before self.
-func (c *Context) summarize(r *ring, from int64, self ctxEntry, withPorts bool) (n, peers, ports, fails, burst float64) {
+func (c *Context) summarize(r *ring, from int64, self *ctxEntry, withPorts bool) (n, peers, ports, fails, burst float64) {
 	c.peers.reset()
 	c.ports.reset()
 	recent := self.first - burstWindow
-	count := func(e ctxEntry) {
-		n++
-		if e.first >= recent {
-			burst++
-		}
-		c.peers.add(e.peer)
-		if withPorts {
-			c.ports.add(uint64(e.port))
-		}
-		if e.failed {
-			fails++
-		}
+	c.peers.add(self.peer)
+	if withPorts {
+		c.ports.add(uint64(self.port))
 	}
-	count(self)
+	var cn, cburst, cfails int
+	if self.failed {
+		cfails++
+	}
 	if r != nil {
-		for _, e := range r.e {
-			if e.first >= from {
-				count(e)
+		for i := range r.e {
+			e := &r.e[i]
+			if e.first < from {
+				continue
+			}
+			cn++
+			if e.first >= recent {
+				cburst++
+			}
+			c.peers.add(e.peer)
+			if withPorts {
+				c.ports.add(uint64(e.port))
+			}
+			if e.failed {
+				cfails++
 			}
 		}
 	}
-	return n, float64(c.peers.n), float64(c.ports.n), fails, burst
+	self1 := 1 // self started at self.first ≥ recent
+	return float64(cn + 1), float64(c.peers.n), float64(c.ports.n), float64(cfails), float64(cburst + self1)
 }
 
 // Len is the number of hosts and services remembered.
 func (c *Context) Len() int { return len(c.rings) }
 
-func (c *Context) add(k ctxKey, e ctxEntry) {
-	r := c.rings[k]
+// add adds e to r, the ring of k (nil: none yet).
+func (c *Context) add(r *ring, k ctxKey, e ctxEntry) {
 	if r == nil {
 		if len(c.rings) >= c.cfg.MaxHosts {
 			c.evict(e.first)
@@ -293,6 +315,7 @@ func (c *Context) drop(horizon int64) {
 	for k, r := range c.rings {
 		if r.last < horizon {
 			delete(c.rings, k)
+			c.drops++
 		}
 	}
 }

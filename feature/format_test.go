@@ -19,7 +19,19 @@ func TestAppendFloat(t *testing.T) {
 	for i := 0; i < 10000; i++ {
 		vals = append(vals, math.Round(r.NormFloat64()*1e6), r.NormFloat64()*1e3, float64(r.Int64N(1<<53))*float64(1-2*r.IntN(2)))
 	}
+	// the decimal fast path: times in ns and µs as seconds, ratios, means,
+	// values next to the 1e6 limit and the rounding boundaries
+	for i := 0; i < 200000; i++ {
+		ns := r.Int64N(1 << uint(1+r.IntN(52)))
+		k := float64(1 + r.Int64N(1000))
+		vals = append(vals, float64(ns)/1e9, -float64(ns)/1e9, float64(ns/1000)/1e6, float64(ns)/k, k/float64(ns+1),
+			float64(ns%1e15)/1e9*k, math.Nextafter(float64(ns)/1e9, 0), math.Nextafter(float64(ns)/1e6, math.Inf(1)),
+			1e6-float64(ns%1e9)/1e9, math.Nextafter(1e6, 0)-float64(ns%1000)/1e6, float64(ns%1e6)+0.5, r.Float64()*math.Pow(10, float64(r.IntN(30)-15)))
+	}
 	for _, v := range vals {
+		if v == 0 {
+			continue // below
+		}
 		got := string(feature.AppendFloat(nil, v))
 		if want := strconv.FormatFloat(v, 'f', -1, 64); got != want {
 			t.Fatalf("%v: %q, want %q", v, got, want)

@@ -19,6 +19,7 @@ type Writer struct {
 	w      *bufio.Writer
 	c      io.Closer
 	cols   []feature.Column
+	ops    []op // cols compiled
 	buf    []byte
 	header bool
 	err    error
@@ -27,7 +28,7 @@ type Writer struct {
 // NewWriter returns a Writer of the given columns to w. If w is an
 // io.Closer, Close closes it.
 func NewWriter(w io.Writer, cols []feature.Column) *Writer {
-	cw := &Writer{w: bufio.NewWriterSize(w, 1<<16), cols: cols}
+	cw := &Writer{w: bufio.NewWriterSize(w, 1<<16), cols: cols, ops: compile(cols)}
 	if c, ok := w.(io.Closer); ok {
 		cw.c = c
 	}
@@ -57,25 +58,57 @@ func (w *Writer) Write(r *feature.Record) error {
 		w.writeHeader()
 	}
 	b := w.buf[:0]
-	for i, c := range w.cols {
+	for i, o := range w.ops {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if c.IsString() {
+		switch o.kind {
+		case opFeature:
+			b = feature.AppendFloat(b, r.Values[o.index])
+		case opText:
 			start := len(b)
-			b = feature.AppendValue(b, r, c)
+			b = feature.AppendValue(b, r, w.cols[i])
 			if needsQuote(b[start:]) {
 				v := append([]byte(nil), b[start:]...)
 				b = appendText(b[:start], v)
 			}
-		} else {
-			b = feature.AppendValue(b, r, c)
+		default:
+			b = feature.AppendValue(b, r, w.cols[i])
 		}
 	}
 	b = append(b, '\n')
 	w.buf = b
 	_, w.err = w.w.Write(b)
 	return w.err
+}
+
+// op is how Write writes one column: a feature value as it is, text that
+// may need quoting (names given by the user: capture, labels, verdict), or
+// anything else through feature.AppendValue (never quoted: addresses,
+// numbers, times, identifiers).
+type op struct {
+	kind  uint8
+	index int
+}
+
+const (
+	opValue = iota
+	opFeature
+	opText
+)
+
+func compile(cols []feature.Column) []op {
+	ops := make([]op, len(cols))
+	for i, c := range cols {
+		switch {
+		case c.Field == feature.FieldFeature && (c.Scale == 0 || c.Scale == 1):
+			ops[i] = op{kind: opFeature, index: c.Index}
+		case c.Field == feature.FieldCapture, c.Field == feature.FieldLabel, c.Field == feature.FieldCategory,
+			c.Field == feature.FieldNamedLabel, c.Field == feature.FieldVerdict:
+			ops[i] = op{kind: opText}
+		}
+	}
+	return ops
 }
 
 func needsQuote(v []byte) bool { return bytes.ContainsAny(v, ",\"\r\n") }
