@@ -59,11 +59,23 @@ func (e *ReadError) Error() string {
 
 func (e *ReadError) Unwrap() error { return e.Err }
 
+// errTruncated is a capture cut in the middle of a record; it wraps
+// io.ErrUnexpectedEOF.
+var errTruncated = fmt.Errorf("truncated capture (%w)", errUnexpectedEnd)
+
+// errUnexpectedEnd is io.ErrUnexpectedEOF in words.
+var errUnexpectedEnd = unexpectedEnd{}
+
+type unexpectedEnd struct{}
+
+func (unexpectedEnd) Error() string { return "unexpected end of file" }
+func (unexpectedEnd) Unwrap() error { return io.ErrUnexpectedEOF }
+
 // File is a capture being read.
 type File struct {
 	name   string
 	closer io.Closer
-	pcap   *pcapgo.Reader
+	pcap   *pcapReader
 	ng     *pcapgo.NgReader
 	n      int
 }
@@ -142,7 +154,7 @@ func NewReader(name string, r io.Reader) (*File, error) {
 	var err error
 	switch sniff(head) {
 	case formatPcap:
-		c.pcap, err = pcapgo.NewReader(br)
+		c.pcap, err = newPcapReader(br)
 	case formatPcapng:
 		// Without WantMixedLinkType, pcapgo silently skips the packets of
 		// interfaces whose link type differs from the first one's.
@@ -166,7 +178,7 @@ func (c *File) Packets() int { return c.n }
 // Link is the link type of the file (of its first interface for pcapng).
 func (c *File) Link() uint16 {
 	if c.pcap != nil {
-		return uint16(c.pcap.LinkType())
+		return c.pcap.link
 	}
 	return uint16(c.ng.LinkType())
 }
@@ -180,10 +192,8 @@ func (c *File) ReadPacket() ([]byte, Info, error) {
 		info Info
 	)
 	if c.pcap != nil {
-		d, ci, e := c.pcap.ZeroCopyReadPacketData()
-		data, err = d, e
-		info.Time, info.CapLen, info.WireLen = ci.Timestamp.UnixNano(), ci.CaptureLength, ci.Length
-		info.Link = uint16(c.pcap.LinkType())
+		data, info.Time, info.CapLen, info.WireLen, err = c.pcap.next()
+		info.Link = c.pcap.link
 	} else {
 		d, ci, e := c.ng.ZeroCopyReadPacketData()
 		data, err = d, e
@@ -199,7 +209,7 @@ func (c *File) ReadPacket() ([]byte, Info, error) {
 			return nil, info, io.EOF
 		}
 		if err == io.ErrUnexpectedEOF || errors.Is(err, io.ErrUnexpectedEOF) {
-			err = errors.New("truncated capture (unexpected end of file)")
+			err = errTruncated
 		}
 		return nil, info, &ReadError{File: c.name, Packet: c.n + 1, Err: err}
 	}

@@ -3,9 +3,14 @@ package capture_test
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"io"
 	"testing"
 
 	"github.com/flowmeter/flowmeter/capture"
+	"github.com/flowmeter/flowmeter/internal/packettest"
+	"github.com/flowmeter/flowmeter/packet"
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // ngBlock is a pcapng block of type typ: body, then the options area opts
@@ -93,4 +98,57 @@ func TestNgWithOptions(t *testing.T) {
 			t.Fatalf("%v, %+v", err, info)
 		}
 	}
+}
+
+// FuzzPcapLikePcapgo: flowmeter's own pcap reader (which returns packets in
+// place, without copying) reads every input as gopacket's pcapgo.Reader
+// does: the same packets with the same times and lengths, and an error at
+// the same packet (or, where pcapgo takes a cut record for the end, a
+// truncation error), whatever the bytes (a cut record, a length past the snap
+// length or the buffer, a bad header).
+func FuzzPcapLikePcapgo(f *testing.F) {
+	pkts := somePackets(4)
+	for _, o := range []packettest.PcapOptions{{Link: packet.LinkEthernet}, {Link: packet.LinkEthernet, Nanos: true, BigEndian: true}, {Link: packet.LinkEthernet, Snaplen: 64}} {
+		b := packettest.Pcap(o, pkts)
+		f.Add(b)
+		f.Add(b[:len(b)-7])
+	}
+	big := packettest.Pcap(packettest.PcapOptions{Link: packet.LinkEthernet, Snaplen: 1 << 22}, nil)
+	rec := binary.LittleEndian.AppendUint32(nil, 1)
+	rec = binary.LittleEndian.AppendUint32(rec, 2)
+	rec = binary.LittleEndian.AppendUint32(rec, 1<<21) // larger than the reader's buffer
+	rec = binary.LittleEndian.AppendUint32(rec, 1<<21)
+	f.Add(append(append(big, rec...), make([]byte, 1<<21)...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < 4 || binary.LittleEndian.Uint32(b) == 0x0A0D0D0A || b[0] == 0x1F {
+			return // pcap only: not pcapng, not gzip
+		}
+		ours, err1 := capture.NewReader("f.pcap", bytes.NewReader(b))
+		theirs, err2 := pcapgo.NewReader(bytes.NewReader(b))
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("header: ours %v, pcapgo's %v", err1, err2)
+		}
+		if err1 != nil {
+			return
+		}
+		for i := 1; ; i++ {
+			d1, info, err1 := ours.ReadPacket()
+			d2, ci, err2 := theirs.ZeroCopyReadPacketData()
+			if err2 == io.EOF && errors.Is(err1, io.ErrUnexpectedEOF) {
+				// pcapgo reads a packet over 256 KiB with io.CopyN and
+				// reports its truncation as a clean end of file; ours
+				// says the capture was cut.
+				return
+			}
+			if (err1 == nil) != (err2 == nil) || (err1 == io.EOF) != (err2 == io.EOF) {
+				t.Fatalf("packet %d: ours %v, pcapgo's %v", i, err1, err2)
+			}
+			if err1 != nil {
+				return
+			}
+			if !bytes.Equal(d1, d2) || info.Time != ci.Timestamp.UnixNano() || info.CapLen != ci.CaptureLength || info.WireLen != max(ci.Length, ci.CaptureLength) {
+				t.Fatalf("packet %d: ours %d bytes %+v, pcapgo's %d bytes %+v", i, len(d1), info, len(d2), ci)
+			}
+		}
+	})
 }

@@ -58,13 +58,16 @@ func (w *Writer) Write(r *feature.Record) error {
 		w.writeHeader()
 	}
 	b := w.buf[:0]
-	for i, o := range w.ops {
-		if i > 0 {
-			b = append(b, ',')
-		}
+	vals := r.Values
+	for i := range w.ops {
+		o := &w.ops[i]
 		switch o.kind {
 		case opFeature:
-			b = feature.AppendFloat(b, r.Values[o.index])
+			if v := vals[o.index]; v == 0 { // most values of most flows
+				b = append(b, '0')
+			} else {
+				b = feature.AppendFloat(b, v)
+			}
 		case opText:
 			start := len(b)
 			b = feature.AppendValue(b, r, w.cols[i])
@@ -75,8 +78,13 @@ func (w *Writer) Write(r *feature.Record) error {
 		default:
 			b = feature.AppendValue(b, r, w.cols[i])
 		}
+		b = append(b, ',')
 	}
-	b = append(b, '\n')
+	if len(b) > 0 {
+		b[len(b)-1] = '\n'
+	} else {
+		b = append(b, '\n')
+	}
 	w.buf = b
 	_, w.err = w.w.Write(b)
 	return w.err
