@@ -79,16 +79,37 @@ type ring struct {
 	e    []ctxEntry
 	next int // where the next entry goes once e is full
 	last int64
+	agg  *ringAgg // from aggFrom entries on
 }
 
-func (r *ring) add(e ctxEntry, max int) {
+func (r *ring) add(e ctxEntry, max, aggFrom int, initiator bool) {
 	if len(r.e) < max {
 		r.e = append(r.e, e)
+		if r.agg != nil {
+			r.agg.add(&r.e[len(r.e)-1])
+		} else if len(r.e) >= aggFrom {
+			r.agg = newRingAgg(r, max, initiator)
+		}
 	} else {
+		if r.agg != nil {
+			r.agg.remove(&r.e[r.next])
+		}
 		r.e[r.next] = e
+		if r.agg != nil {
+			r.agg.add(&r.e[r.next])
+		}
 		r.next = (r.next + 1) % max
 	}
 	r.last = max64(r.last, e.first)
+}
+
+// whole returns r's aggregates when every entry of r started at or after
+// from, else nil.
+func (r *ring) whole(from int64) *ringAgg {
+	if r == nil || r.agg == nil || r.agg.firsts[0] < from {
+		return nil
+	}
+	return r.agg
 }
 
 func max64(a, b int64) int64 {
@@ -109,11 +130,12 @@ type ctxKey struct {
 // Context tracks recent flows per host and service. Not safe for concurrent
 // use.
 type Context struct {
-	cfg   ContextConfig
-	rings map[ctxKey]*ring
-	drops int // rings dropped so far
-	peers set // scratch for distinct counts
-	ports set
+	cfg     ContextConfig
+	rings   map[ctxKey]*ring
+	drops   int // rings dropped so far
+	aggFrom int // ring length from which aggregates are kept
+	peers   set // scratch for distinct counts
+	ports   set
 }
 
 // NewContext returns an empty tracker; the zero ContextConfig is
@@ -125,7 +147,7 @@ func NewContext(cfg ContextConfig) *Context {
 	if cfg.Flows <= 0 {
 		cfg.Flows = 1
 	}
-	return &Context{cfg: cfg, rings: make(map[ctxKey]*ring),
+	return &Context{cfg: cfg, rings: make(map[ctxKey]*ring), aggFrom: aggFrom,
 		peers: newSet(cfg.Flows + 1), ports: newSet(cfg.Flows + 1)}
 }
 
@@ -166,7 +188,19 @@ func (c *Context) observe(src, dst netip.AddrPort, proto uint8, first, last int6
 	v[CtxSrcRate] = n / (float64(c.cfg.Window) / 1e9)
 	// Pairs are counted among the initiator's own recent flows.
 	v[CtxPairFlows], v[CtxPairSvcFlows] = 1, 1
-	if rSrc != nil {
+	if a := rSrc.whole(from); a != nil {
+		v[CtxPairFlows] += float64(a.peers.get(dstHash))
+		v[CtxPairSvcFlows] += float64(a.svcs.get(svcKey(&out)))
+		if k := atLeast(a.lasts, first); k > 0 && a.firsts[len(a.firsts)-1] <= last {
+			v[CtxSrcConcurrent] = float64(k) // every entry started by this flow's last packet
+		} else if k > 0 {
+			for i := range rSrc.e {
+				if e := &rSrc.e[i]; e.first <= last && e.last >= first {
+					v[CtxSrcConcurrent]++
+				}
+			}
+		}
+	} else if rSrc != nil {
 		for _, e := range rSrc.e {
 			if e.first < from {
 				continue
@@ -264,6 +298,14 @@ func (c *Context) summarize(r *ring, from int64, self *ctxEntry, withPorts bool)
 	c.peers.reset()
 	c.ports.reset()
 	recent := self.first - burstWindow
+	if a := r.whole(from); a != nil {
+		n, burst = float64(len(a.firsts)+1), float64(atLeast(a.firsts, recent)+1)
+		peers = float64(a.peers.n + oneIf(a.peers.get(self.peer) == 0))
+		if withPorts {
+			ports = float64(a.ports.n + oneIf(a.ports.get(uint64(self.port)) == 0))
+		}
+		return n, peers, ports, float64(a.fails + oneIf(self.failed)), burst
+	}
 	c.peers.add(self.peer)
 	if withPorts {
 		c.ports.add(uint64(self.port))
@@ -295,6 +337,13 @@ func (c *Context) summarize(r *ring, from int64, self *ctxEntry, withPorts bool)
 	return float64(cn + 1), float64(c.peers.n), float64(c.ports.n), float64(cfails), float64(cburst + self1)
 }
 
+func oneIf(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // Len is the number of hosts and services remembered.
 func (c *Context) Len() int { return len(c.rings) }
 
@@ -307,7 +356,7 @@ func (c *Context) add(r *ring, k ctxKey, e ctxEntry) {
 		r = &ring{}
 		c.rings[k] = r
 	}
-	r.add(e, c.cfg.Flows)
+	r.add(e, c.cfg.Flows, c.aggFrom, k.role == 0)
 }
 
 // drop forgets the rings whose latest flow started before horizon.
