@@ -113,7 +113,40 @@ type Acc struct {
 	vlan                uint16
 	unreachable         bool // an ICMP error quoted one of the flow's packets
 
-	early []earlyPkt
+	early early
+}
+
+// earlyInline is how many early packets an Acc holds without a separate
+// allocation (the default window, 8, fits).
+const earlyInline = 8
+
+// early holds a flow's first packets: earlyInline in place, more (for a
+// wider window) in a buffer that Reset keeps.
+type early struct {
+	n    int
+	fix  [earlyInline]earlyPkt
+	more []earlyPkt
+}
+
+func (e *early) len() int { return e.n }
+
+func (e *early) at(i int) earlyPkt {
+	if i < earlyInline {
+		return e.fix[i]
+	}
+	return e.more[i-earlyInline]
+}
+
+func (e *early) add(p earlyPkt, window int) {
+	if e.n < earlyInline {
+		e.fix[e.n] = p
+	} else {
+		if cap(e.more) < window-earlyInline {
+			e.more = make([]earlyPkt, 0, window-earlyInline)
+		}
+		e.more = append(e.more, p)
+	}
+	e.n++
 }
 
 // rtt is the flow's round-trip time in nanoseconds (the rtt_s feature): the
@@ -132,15 +165,16 @@ func (a *Acc) rtt() int64 {
 
 // CopyTo makes d a copy of a, reusing d's early-packet buffer.
 func (a *Acc) CopyTo(d *Acc) {
-	e := d.early[:0]
+	more := d.early.more[:0]
 	*d = *a
-	d.early = append(e, a.early...)
+	d.early.more = append(more, a.early.more...)
 }
 
 // Reset clears a for a new flow, keeping its early-packet buffer.
 func (a *Acc) Reset() {
-	n, e := a.EarlyN, a.early[:0]
-	*a = Acc{EarlyN: n, early: e}
+	n, more := a.EarlyN, a.early.more[:0]
+	*a = Acc{EarlyN: n}
+	a.early.more = more
 }
 
 // Add adds packet m, going in direction d, to the flow.
@@ -199,14 +233,11 @@ func (a *Acc) Add(m *packet.Meta, d flow.Dir) {
 		a.addTCP(m, d, t)
 	}
 	a.addBulk(m, d, t)
-	if a.EarlyN > 0 && len(a.early) < a.EarlyN {
-		if cap(a.early) < a.EarlyN {
-			a.early = make([]earlyPkt, 0, a.EarlyN)
-		}
+	if a.early.n < a.EarlyN {
 		if total == 0 {
 			gap = 0
 		}
-		a.early = append(a.early, packEarly(gap, m.IPLen, d))
+		a.early.add(packEarly(gap, m.IPLen, d), a.EarlyN)
 	}
 }
 

@@ -79,7 +79,8 @@ type ring struct {
 	e    []ctxEntry
 	next int // where the next entry goes once e is full
 	last int64
-	agg  *ringAgg // from aggFrom entries on
+	agg  *ringAgg    // from aggFrom entries on
+	one  [1]ctxEntry // e's first buffer: most hosts have one flow
 }
 
 func (r *ring) add(e ctxEntry, max, aggFrom int, initiator bool) {
@@ -132,9 +133,10 @@ type ctxKey struct {
 type Context struct {
 	cfg     ContextConfig
 	rings   map[ctxKey]*ring
-	drops   int // rings dropped so far
-	aggFrom int // ring length from which aggregates are kept
-	peers   set // scratch for distinct counts
+	drops   int     // rings dropped so far
+	spare   []*ring // dropped rings, for reuse
+	aggFrom int     // ring length from which aggregates are kept
+	peers   set     // scratch for distinct counts
 	ports   set
 }
 
@@ -353,7 +355,12 @@ func (c *Context) add(r *ring, k ctxKey, e ctxEntry) {
 		if len(c.rings) >= c.cfg.MaxHosts {
 			c.evict(e.first)
 		}
-		r = &ring{}
+		if n := len(c.spare); n > 0 {
+			r, c.spare = c.spare[n-1], c.spare[:n-1]
+		} else {
+			r = &ring{}
+			r.e = r.one[:0]
+		}
 		c.rings[k] = r
 	}
 	r.add(e, c.cfg.Flows, c.aggFrom, k.role == 0)
@@ -364,6 +371,11 @@ func (c *Context) drop(horizon int64) {
 	for k, r := range c.rings {
 		if r.last < horizon {
 			delete(c.rings, k)
+			*r = ring{e: r.e[:0], one: r.one}
+			if cap(r.e) == 1 {
+				r.e = r.one[:0]
+			}
+			c.spare = append(c.spare, r)
 			c.drops++
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Feature is one numeric column of a flow record: its snake_case name, unit,
@@ -23,8 +24,13 @@ type view struct {
 	active Stat    // active periods including the last, open one
 	payLen [3]Stat // fwd, bwd, all
 	ipLen  [3]Stat
-	ctx    *ContextValues
+	ctx    ContextValues
 }
+
+// views are Fill's scratch: a view passed to the feature functions escapes
+// (they are not known at compile time), and allocating one per record cost
+// as much as the record's other allocations together.
+var views = sync.Pool{New: func() any { return new(view) }}
 
 func sec(ns int64) float64 { return float64(ns) / 1e9 }
 
@@ -252,22 +258,22 @@ func NewSchema(earlyN int) (*Schema, error) {
 		p := fmt.Sprintf("early_%d_", i+1)
 		s.Features = append(s.Features,
 			Feature{p + "dir", "1", fmt.Sprintf("direction of packet %d: 0 fwd, 1 bwd; −1 when the flow has fewer packets", i+1), func(a *Acc, v *view) float64 {
-				if i >= len(a.early) {
+				if i >= a.early.len() {
 					return -1
 				}
-				return float64(a.early[i].dir())
+				return float64(a.early.at(i).dir())
 			}},
 			Feature{p + "size", "bytes", fmt.Sprintf("IP length of packet %d; −1 when the flow has fewer packets", i+1), func(a *Acc, v *view) float64 {
-				if i >= len(a.early) {
+				if i >= a.early.len() {
 					return -1
 				}
-				return float64(a.early[i].size())
+				return float64(a.early.at(i).size())
 			}},
 			Feature{p + "gap_s", "s", fmt.Sprintf("time from the previous packet to packet %d (0 for packet 1); −1 when the flow has fewer packets", i+1), func(a *Acc, v *view) float64 {
-				if i >= len(a.early) {
+				if i >= a.early.len() {
 					return -1
 				}
-				return sec(a.early[i].gap())
+				return sec(a.early.at(i).gap())
 			}},
 		)
 	}
@@ -391,7 +397,9 @@ func HashNames(names []string) string {
 // Fill writes a's features, with its context ctx, into dst (which must have
 // length s.Len()).
 func (s *Schema) Fill(a *Acc, ctx *ContextValues, dst []float64) {
-	v := view{dur: sec(a.last - a.first), rtt: sec(a.rtt()), active: a.active, ctx: ctx}
+	v := views.Get().(*view)
+	defer views.Put(v)
+	*v = view{dur: sec(a.last - a.first), rtt: sec(a.rtt()), active: a.active, ctx: *ctx}
 	for d := range 2 {
 		v.payLen[d] = a.payLen[d].stat(a.n[d])
 		v.ipLen[d] = a.ipLen[d].stat(a.n[d])
@@ -402,6 +410,6 @@ func (s *Schema) Fill(a *Acc, ctx *ContextValues, dst []float64) {
 		v.active.Add(sec(a.activeEnd - a.activeStart))
 	}
 	for i := range s.Features {
-		dst[i] = s.Features[i].value(a, &v)
+		dst[i] = s.Features[i].value(a, v)
 	}
 }
