@@ -81,72 +81,75 @@ type bulk struct {
 type Acc struct {
 	EarlyN int // how many first packets to keep (set before the first Add)
 
+	// Fields are grouped by size, largest first, so that no padding is
+	// wasted: a table holds one Acc per open flow.
 	first, last int64
 	lastDir     [2]int64
 	n           [2]int64
 	ipBytes     [2]int64
 	payload     [2]int64
 	hdrBytes    [2]int64
-	hdrMin      [2]int32
-	actData     [2]uint32
 	payLen      [2]sizeStat
 	ipLen       [2]sizeStat
 	iat         [3]Stat // seconds
-	flags       [2][8]uint32
-	initWin     [2]int32
-	winSeen     [2]bool
 
 	activeStart, activeEnd int64
 	active, idle           Stat // seconds
 	subflows               int64
 	bulk                   [2]bulk
-
-	seqNext  [2]uint32
-	seqSeen  [2]bool
-	retrans  [2]uint32
-	frags    [2]uint32
-	ooo      int64
-	icmpType int16
-	icmpCode int16
-
-	synT, synAckT, ackT int64 // handshake times, 0 when not seen
-	vlan                uint16
-	unreachable         bool // an ICMP error quoted one of the flow's packets
+	ooo                    int64
+	synT, synAckT, ackT    int64 // handshake times, 0 when not seen
 
 	early early
+
+	hdrMin  [2]int32
+	actData [2]uint32
+	flags   [2][8]uint32
+	initWin [2]int32
+	seqNext [2]uint32
+	retrans [2]uint32
+	frags   [2]uint32
+
+	icmpType    int16
+	icmpCode    int16
+	vlan        uint16
+	winSeen     [2]bool
+	seqSeen     [2]bool
+	unreachable bool // an ICMP error quoted one of the flow's packets
+	earlyLen    uint8
 }
 
 // earlyInline is how many early packets an Acc holds without a separate
 // allocation (the default window, 8, fits).
 const earlyInline = 8
 
-// early holds a flow's first packets: earlyInline in place, more (for a
-// wider window) in a buffer that Reset keeps.
+// early holds a flow's first packets: earlyInline in place, the rest of a
+// wider window in a buffer allocated once and kept by Reset.
 type early struct {
-	n    int
 	fix  [earlyInline]earlyPkt
-	more []earlyPkt
+	more *[MaxEarly - earlyInline]earlyPkt
 }
 
-func (e *early) len() int { return e.n }
+func (a *Acc) earlyCount() int { return int(a.earlyLen) }
 
-func (e *early) at(i int) earlyPkt {
+func (a *Acc) earlyAt(i int) earlyPkt {
 	if i < earlyInline {
-		return e.fix[i]
+		return a.early.fix[i]
 	}
-	return e.more[i-earlyInline]
+	return a.early.more[i-earlyInline]
 }
 
-func (e *early) add(p earlyPkt, window int) {
-	if e.n < earlyInline {
-		e.fix[e.n] = p
+func (a *Acc) addEarly(p earlyPkt) {
+	i := int(a.earlyLen)
+	if i < earlyInline {
+		a.early.fix[i] = p
 	} else {
-		if cap(e.more) < window-earlyInline {
-			e.more = make([]earlyPkt, 0, window-earlyInline)
+		if a.early.more == nil {
+			a.early.more = new([MaxEarly - earlyInline]earlyPkt)
 		}
-		e.more = append(e.more, p)
+		a.early.more[i-earlyInline] = p
 	}
-	e.n++
+	a.earlyLen++
 }
 
 // rtt is the flow's round-trip time in nanoseconds (the rtt_s feature): the
@@ -165,14 +168,20 @@ func (a *Acc) rtt() int64 {
 
 // CopyTo makes d a copy of a, reusing d's early-packet buffer.
 func (a *Acc) CopyTo(d *Acc) {
-	more := d.early.more[:0]
+	more := d.early.more
 	*d = *a
-	d.early.more = append(more, a.early.more...)
+	d.early.more = more
+	if a.early.more != nil {
+		if d.early.more == nil {
+			d.early.more = new([MaxEarly - earlyInline]earlyPkt)
+		}
+		*d.early.more = *a.early.more
+	}
 }
 
 // Reset clears a for a new flow, keeping its early-packet buffer.
 func (a *Acc) Reset() {
-	n, more := a.EarlyN, a.early.more[:0]
+	n, more := a.EarlyN, a.early.more
 	*a = Acc{EarlyN: n}
 	a.early.more = more
 }
@@ -233,11 +242,11 @@ func (a *Acc) Add(m *packet.Meta, d flow.Dir) {
 		a.addTCP(m, d, t)
 	}
 	a.addBulk(m, d, t)
-	if a.early.n < a.EarlyN {
+	if int(a.earlyLen) < a.EarlyN {
 		if total == 0 {
 			gap = 0
 		}
-		a.early.add(packEarly(gap, m.IPLen, d), a.EarlyN)
+		a.addEarly(packEarly(gap, m.IPLen, d))
 	}
 }
 

@@ -258,22 +258,22 @@ func NewSchema(earlyN int) (*Schema, error) {
 		p := fmt.Sprintf("early_%d_", i+1)
 		s.Features = append(s.Features,
 			Feature{p + "dir", "1", fmt.Sprintf("direction of packet %d: 0 fwd, 1 bwd; −1 when the flow has fewer packets", i+1), func(a *Acc, v *view) float64 {
-				if i >= a.early.len() {
+				if i >= a.earlyCount() {
 					return -1
 				}
-				return float64(a.early.at(i).dir())
+				return float64(a.earlyAt(i).dir())
 			}},
 			Feature{p + "size", "bytes", fmt.Sprintf("IP length of packet %d; −1 when the flow has fewer packets", i+1), func(a *Acc, v *view) float64 {
-				if i >= a.early.len() {
+				if i >= a.earlyCount() {
 					return -1
 				}
-				return float64(a.early.at(i).size())
+				return float64(a.earlyAt(i).size())
 			}},
 			Feature{p + "gap_s", "s", fmt.Sprintf("time from the previous packet to packet %d (0 for packet 1); −1 when the flow has fewer packets", i+1), func(a *Acc, v *view) float64 {
-				if i >= a.early.len() {
+				if i >= a.earlyCount() {
 					return -1
 				}
-				return sec(a.early.at(i).gap())
+				return sec(a.earlyAt(i).gap())
 			}},
 		)
 	}

@@ -60,18 +60,18 @@ var DefaultConfig = Config{IdleTimeout: 120e9, ActiveTimeout: 1800e9, Linger: 10
 // per-flow state S.
 type Entry[S any] struct {
 	Key      Key
-	First    int64 // time of the first packet of this record, ns
-	Last     int64 // time of the latest packet (never decreasing), ns
-	seen     int64 // the table's clock at the latest packet: Last, unless time went backwards
-	fwdLo    bool  // the forward (initiator) side is the key's low endpoint
 	closed   EndReason
-	answered bool // a packet came from the responder
-	finSeen  [2]bool
+	list     uint8
+	First    int64     // time of the first packet of this record, ns
+	Last     int64     // time of the latest packet (never decreasing), ns
+	seen     int64     // the table's clock at the latest packet: Last, unless time went backwards
 	finSeq   [2]uint32 // sequence number that acknowledges each side's FIN
-	finAcked [2]bool
 	prev     int32
 	next     int32
-	list     uint8
+	fwdLo    bool // the forward (initiator) side is the key's low endpoint
+	answered bool // a packet came from the responder
+	finSeen  [2]bool
+	finAcked [2]bool
 	State    S
 }
 
@@ -120,7 +120,7 @@ const (
 type Table[S any] struct {
 	cfg     Config
 	reset   func(*S)
-	index   map[Key]int32
+	index   index
 	pages   []*[pageSize]Entry[S] // entries live in fixed pages: growing never copies them
 	nslots  int32
 	free    []int32
@@ -137,7 +137,7 @@ func NewTable[S any](cfg Config, reset func(*S)) *Table[S] {
 	return &Table[S]{
 		cfg:   cfg,
 		reset: reset,
-		index: make(map[Key]int32, 1024),
+		index: newIndex(),
 		head:  [2]int32{none, none},
 		tail:  [2]int32{none, none},
 	}
@@ -156,9 +156,9 @@ func (t *Table[S]) Lookup(m *packet.Meta, emit EmitFunc[S]) (*Entry[S], Dir) {
 		t.now = m.Time
 	}
 	k, srcLo := KeyOf(m)
-	i, ok := t.index[k]
+	i := t.find(&k)
 	var e *Entry[S]
-	if ok {
+	if i >= 0 {
 		e = t.at(i)
 		syn := m.Proto == packet.ProtoTCP && m.TCPFlags&(packet.FlagSYN|packet.FlagACK) == packet.FlagSYN
 		switch {
@@ -184,7 +184,7 @@ func (t *Table[S]) Lookup(m *packet.Meta, emit EmitFunc[S]) (*Entry[S], Dir) {
 			t.evict(emit)
 		}
 		i = t.alloc()
-		t.index[k] = i
+		t.index.insert(&k, i)
 		e = t.at(i)
 		e.Key = k
 		e.prev, e.next = none, none
@@ -232,7 +232,7 @@ func (t *Table[S]) evict(emit EmitFunc[S]) {
 // Find returns the open flow with key k, or nil. It does not touch the
 // flow's times.
 func (t *Table[S]) Find(k Key) *Entry[S] {
-	if i, ok := t.index[k]; ok {
+	if i := t.find(&k); i >= 0 {
 		return t.at(i)
 	}
 	return nil
@@ -357,7 +357,7 @@ func (t *Table[S]) remove(i int32, r EndReason, emit EmitFunc[S]) {
 	e := t.at(i)
 	emit(e, r)
 	t.unlink(i)
-	delete(t.index, e.Key)
+	t.index.remove(&e.Key, i)
 	t.free = append(t.free, i)
 	t.active--
 }
@@ -373,6 +373,11 @@ func (t *Table[S]) alloc() int32 {
 	}
 	t.nslots++
 	return t.nslots - 1
+}
+
+// find returns the slot of the flow with key k, or -1.
+func (t *Table[S]) find(k *Key) int32 {
+	return t.index.find(k, func(i int32) bool { return t.at(i).Key == *k })
 }
 
 // at returns the entry in slot i.
