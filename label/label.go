@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flowmeter/flowmeter/feature"
@@ -43,10 +44,10 @@ type rule struct {
 	label, cat     string
 }
 
-// Rules is a parsed rule set. Not safe for concurrent use (it caches the
-// rules per capture).
+// Rules is a parsed rule set. Label is safe for concurrent use.
 type Rules struct {
 	rules []rule
+	mu    sync.Mutex // guards cache: Label is called from several goroutines
 	cache map[string][]*rule
 }
 
@@ -271,6 +272,7 @@ func (ru *rule) matches(r *feature.Record) bool {
 
 // Label sets r.Label and r.Category from the first matching rule.
 func (rs *Rules) Label(r *feature.Record) {
+	rs.mu.Lock()
 	cand, ok := rs.cache[r.Capture]
 	if !ok {
 		for i := range rs.rules {
@@ -280,6 +282,7 @@ func (rs *Rules) Label(r *feature.Record) {
 		}
 		rs.cache[r.Capture] = cand
 	}
+	rs.mu.Unlock()
 	r.Label, r.Category = Unknown, ""
 	for _, ru := range cand {
 		if !ru.matches(r) {

@@ -47,7 +47,7 @@ type Config struct {
 	Progress io.Writer
 	// Decorate, in order, is called for every record before it is written
 	// (labelling, then scoring). Each may set Label, Category, Score,
-	// Verdict.
+	// Verdict. With Workers > 1 they may run on several goroutines at once.
 	Decorate []func(r *feature.Record)
 	// Filter, when set, keeps only the frames it accepts (data, link type);
 	// the others are counted in Stats.Filtered and join no flow.
@@ -384,7 +384,36 @@ func (m *Meter) out(e *flow.Entry[flowState], reason flow.EndReason, _ uint8) {
 // write builds the record of a flow and writes it to every sink. An early
 // record sees the context without entering it.
 func (m *Meter) write(key flow.Key, src, dst netip.AddrPort, a *feature.Acc, reason flow.EndReason, capture string) {
+	cv := m.context(key, src, dst, a, reason)
 	r := &m.rec
+	m.fill(r, key, src, dst, a, reason, capture, &cv)
+	m.cfg.Packets.record(r)
+	for _, s := range m.sinks {
+		if err := s.Write(r); err != nil && m.err == nil {
+			m.err = err
+		}
+	}
+}
+
+// context returns a flow's context features and, unless the record is an
+// early one, enters the flow into the context. Flows must come in the order
+// they end.
+func (m *Meter) context(key flow.Key, src, dst netip.AddrPort, a *feature.Acc, reason flow.EndReason) feature.ContextValues {
+	if sh := m.cfg.Shared; sh != nil {
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+	}
+	failed := a.Failed(key.Proto(), reason)
+	if reason == flow.Early {
+		return m.ctx.Peek(src, dst, key.Proto(), a.First(), a.Last(), failed)
+	}
+	return m.ctx.Observe(src, dst, key.Proto(), a.First(), a.Last(), failed)
+}
+
+// fill makes r the record of a flow whose context is cv, and decorates it
+// (labels, verdicts). It reads only its arguments and the configuration, so
+// several goroutines may fill records at once.
+func (m *Meter) fill(r *feature.Record, key flow.Key, src, dst netip.AddrPort, a *feature.Acc, reason flow.EndReason, capture string, cv *feature.ContextValues) {
 	r.ID = feature.FlowID(key, a.First())
 	r.Src, r.Dst = src, dst
 	r.Proto, r.Version, r.VLAN = key.Proto(), key.Version(), a.VLAN()
@@ -392,25 +421,9 @@ func (m *Meter) write(key flow.Key, src, dst netip.AddrPort, a *feature.Acc, rea
 	r.End = reason
 	r.Capture = capture
 	r.Label, r.Category, r.Score, r.Verdict = "", "", 0, ""
-	if sh := m.cfg.Shared; sh != nil {
-		sh.mu.Lock()
-		defer sh.mu.Unlock()
-	}
-	var cv feature.ContextValues
-	if reason == flow.Early {
-		cv = m.ctx.Peek(r.Src, r.Dst, r.Proto, r.First, r.Last, a.Failed(r.Proto, reason))
-	} else {
-		cv = m.ctx.Observe(r.Src, r.Dst, r.Proto, r.First, r.Last, a.Failed(r.Proto, reason))
-	}
-	m.cfg.Schema.Fill(a, &cv, r.Values)
+	m.cfg.Schema.Fill(a, cv, r.Values)
 	for _, d := range m.cfg.Decorate {
 		d(r)
-	}
-	m.cfg.Packets.record(r)
-	for _, s := range m.sinks {
-		if err := s.Write(r); err != nil && m.err == nil {
-			m.err = err
-		}
 	}
 }
 

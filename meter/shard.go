@@ -124,7 +124,8 @@ type sharded struct {
 	done    chan struct{}
 	failed  atomic.Bool
 	written atomic.Int64
-	stats   Stats // counted by the writer
+	stats   Stats       // counted by the writer
+	pipe    *encodePipe // nil: the writer fills and writes each record itself
 }
 
 func startSharded(m *Meter, n int) *sharded {
@@ -155,6 +156,7 @@ func startSharded(m *Meter, n int) *sharded {
 		}
 		s.free <- b
 	}
+	s.pipe = newEncodePipe(m, n)
 	go s.writer()
 	return s
 }
@@ -307,6 +309,13 @@ func (w *shardWorker) out(e *flow.Entry[flowState], reason flow.EndReason, step 
 func (s *sharded) writer() {
 	defer close(s.done)
 	m := s.m
+	if s.pipe != nil {
+		defer func() {
+			if err := s.pipe.close(); err != nil && m.err == nil {
+				m.err = err
+			}
+		}()
+	}
 	heads := make([]int, len(s.workers))
 	for b := range s.toWrite {
 		b.wg.Wait()
@@ -333,7 +342,7 @@ func (s *sharded) writer() {
 		if b.flush {
 			s.flushAll()
 		}
-		if m.err != nil {
+		if m.err != nil || s.pipe != nil && s.pipe.failed.Load() {
 			s.failed.Store(true)
 		}
 		s.free <- b
@@ -389,7 +398,7 @@ func (s *sharded) flushAll() {
 		h := &heads[best]
 		s.stats.count(h.reason)
 		s.written.Add(1)
-		s.m.write(h.e.Key, h.e.Src(), h.e.Dst(), &h.e.State.Acc, h.reason, s.m.capture)
+		s.out(h.e.Key, h.e.Src(), h.e.Dst(), &h.e.State.Acc, h.reason)
 		h.e, h.reason, h.ok = h.next()
 	}
 }
@@ -410,5 +419,14 @@ func (s *sharded) write(f *flowOut) {
 	if f.reason != flow.Early {
 		s.written.Add(1)
 	}
-	s.m.write(f.key, f.src, f.dst, &f.acc, f.reason, s.m.capture)
+	s.out(f.key, f.src, f.dst, &f.acc, f.reason)
+}
+
+// out writes a flow's record, or queues it for the encoders.
+func (s *sharded) out(key flow.Key, src, dst netip.AddrPort, a *feature.Acc, reason flow.EndReason) {
+	if s.pipe != nil {
+		s.pipe.add(key, src, dst, a, reason, s.m.capture)
+		return
+	}
+	s.m.write(key, src, dst, a, reason, s.m.capture)
 }

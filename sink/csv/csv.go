@@ -37,7 +37,7 @@ func NewWriter(w io.Writer, cols []feature.Column) *Writer {
 
 func (w *Writer) writeHeader() {
 	w.header = true
-	b := w.buf[:0]
+	var b []byte
 	for i, c := range w.cols {
 		if i > 0 {
 			b = append(b, ',')
@@ -46,18 +46,39 @@ func (w *Writer) writeHeader() {
 	}
 	b = append(b, '\n')
 	_, w.err = w.w.Write(b)
-	w.buf = b
 }
 
 // Write writes one record.
 func (w *Writer) Write(r *feature.Record) error {
+	w.buf = w.appendRow(w.buf[:0], r)
+	return w.WriteRows(w.buf)
+}
+
+// RowFunc returns a function that appends r's row (with its newline) to
+// dst, as Write would write it. Several such functions may run at once, on
+// other goroutines than the Writer's: the sharded meter encodes rows in
+// parallel and writes them in order with WriteRows.
+func (w *Writer) RowFunc() func(dst []byte, r *feature.Record) []byte { return w.appendRow }
+
+// WriteRows writes rows made by RowFunc's functions, after the header if
+// none was written yet.
+func (w *Writer) WriteRows(b []byte) error {
 	if w.err != nil {
 		return w.err
 	}
 	if !w.header {
 		w.writeHeader()
 	}
-	b := w.buf[:0]
+	if w.err == nil {
+		_, w.err = w.w.Write(b)
+	}
+	return w.err
+}
+
+// appendRow appends r's row. It reads only the Writer's columns, so it is
+// safe for concurrent use.
+func (w *Writer) appendRow(b []byte, r *feature.Record) []byte {
+	start := len(b)
 	vals := r.Values
 	for i := range w.ops {
 		o := &w.ops[i]
@@ -69,25 +90,23 @@ func (w *Writer) Write(r *feature.Record) error {
 				b = feature.AppendFloat(b, v)
 			}
 		case opText:
-			start := len(b)
+			from := len(b)
 			b = feature.AppendValue(b, r, w.cols[i])
-			if needsQuote(b[start:]) {
-				v := append([]byte(nil), b[start:]...)
-				b = appendText(b[:start], v)
+			if needsQuote(b[from:]) {
+				v := append([]byte(nil), b[from:]...)
+				b = appendText(b[:from], v)
 			}
 		default:
 			b = feature.AppendValue(b, r, w.cols[i])
 		}
 		b = append(b, ',')
 	}
-	if len(b) > 0 {
+	if len(b) > start {
 		b[len(b)-1] = '\n'
 	} else {
 		b = append(b, '\n')
 	}
-	w.buf = b
-	_, w.err = w.w.Write(b)
-	return w.err
+	return b
 }
 
 // op is how Write writes one column: a feature value as it is, text that

@@ -76,6 +76,22 @@ func (w *Writer) Write(r *feature.Record) error {
 	return w.err
 }
 
+// RowFunc returns a function that appends r's line (with its newline) to
+// dst, as Write would write it; each function has its own Encoder, so
+// several may run at once (see csv.Writer.RowFunc).
+func (w *Writer) RowFunc() func(dst []byte, r *feature.Record) []byte {
+	e := NewEncoder(w.enc.cols)
+	return func(dst []byte, r *feature.Record) []byte { return append(e.Append(dst, r), '\n') }
+}
+
+// WriteRows writes lines made by RowFunc's functions.
+func (w *Writer) WriteRows(b []byte) error {
+	if w.err == nil {
+		_, w.err = w.w.Write(b)
+	}
+	return w.err
+}
+
 // appendString appends s as a JSON string.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
