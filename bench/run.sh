@@ -2,6 +2,7 @@
 # Reproducible throughput and memory benchmark of `flowmeter extract`.
 #
 #   bench/run.sh            # generates bench/out/*.pcap once, then measures
+#   REPS=5 bench/run.sh real   # only the real-traffic comparison (below)
 #
 # big.pcap:   60 000 flows started over 10 minutes (≈1.2 M packets, mixed
 #             TCP/UDP/ICMP, IPv4/IPv6, 10 % VLAN-tagged), seed 1.
@@ -12,10 +13,86 @@
 # one worker). workersN: flows sharded over N flow tables by a symmetric hash
 # of the flow key, beside a reader and a writer goroutine (output identical
 # to one worker).
+#
+# real.pcap (bench/real.sh makes it from lab runs; not committed): real
+# traffic between network namespaces. In one run, on the same file, each
+# measured REPS times (median wall time): cat to /dev/null, flowmeter on one
+# core and with --workers 2 (all columns to CSV), Parquet and classification
+# on one core, and the Debian flow meters softflowd (-r, NetFlow v9 to a
+# local nfcapd) and argus (-r -w), when installed. Each is printed as
+# packets/s and as a ratio to cat: ratios within one run, not absolute times,
+# are what compare across machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/out
 go build -o bench/out/flowmeter ./cmd/flowmeter
+REPS=${REPS:-5}
+
+# median FILE CMD...: the median wall time (s) of REPS runs of CMD.
+median() {
+	local f=$1; shift
+	cat "$f" >/dev/null # page cache
+	for _ in $(seq "$REPS"); do
+		/usr/bin/time -f %e "$@" 2>&1 >/dev/null | tail -1
+	done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+
+real() {
+	local f=bench/out/real.pcap
+	if [ ! -f $f ]; then
+		echo "real.pcap: none; make it with bench/real.sh (from lab runs)"
+		return
+	fi
+	local pk
+	pk=$(bench/out/flowmeter extract --workers 1 -o /dev/null $f 2>&1 | sed -n 's/.*file, \([0-9]*\) packets.*/\1/p')
+	local fl
+	fl=$(bench/out/flowmeter extract --workers 1 -o /dev/null $f 2>&1 | sed -n 's/.*flows written \([0-9]*\).*/\1/p')
+	echo "real.pcap: $(du -hL $f | cut -f1), $pk packets, $fl flows; median of $REPS runs"
+	local cat_s
+	cat_s=$(median $f cat $f)
+	row() { # name seconds
+		printf '%-34s %6.2f s %12.0f packets/s  %5.2f × cat\n' "$1" "$2" "$(echo "$pk / $2" | bc -l)" "$(echo "$cat_s / $2" | bc -l)"
+	}
+	row "cat > /dev/null" "$cat_s"
+	local one two pq cl
+	one=$(median $f taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter extract --workers 1 -o /dev/null $f)
+	row "flowmeter extract, 1 core" "$one"
+	two=$(median $f bench/out/flowmeter extract --workers 2 -o /dev/null $f)
+	row "flowmeter extract --workers 2" "$two"
+	echo "  --workers 2 / 1 core: $(echo "$one / $two" | bc -l | xargs printf "%.2f")×"
+	pq=$(median $f taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter extract --workers 1 -o bench/out/real.parquet $f)
+	row "flowmeter extract → Parquet, 1 core" "$pq"
+	echo "  Parquet / CSV time: $(echo "$pq / $one" | bc -l | xargs printf "%.2f")×"
+	rm -f bench/out/real.parquet
+	cl=$(median $f taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter classify --workers 1 -o /dev/null $f)
+	row "flowmeter classify, 1 core" "$cl"
+	echo "  classify / extract time: $(echo "$cl / $one" | bc -l | xargs printf "%.2f")×"
+	if command -v softflowd >/dev/null && command -v nfcapd >/dev/null; then
+		local d nf sf
+		d=$(mktemp -d)
+		nfcapd -p 29996 -l "$d" >/dev/null 2>&1 &
+		nf=$!
+		sf=$(median $f taskset -c 0 softflowd -r $f -n 127.0.0.1:29996 -v 9)
+		kill $nf 2>/dev/null || true
+		rm -rf "$d"
+		row "softflowd -r (NetFlow v9 → nfcapd)" "$sf"
+		echo "  flowmeter 1 core / softflowd: $(echo "$sf / $one" | bc -l | xargs printf "%.2f")×"
+	else
+		echo "softflowd: not installed (apt-get install softflowd nfdump)"
+	fi
+	if command -v argus >/dev/null; then
+		local ar
+		ar=$(median $f taskset -c 0 argus -r $f -w /dev/null)
+		row "argus -r -w" "$ar"
+	else
+		echo "argus: not installed (apt-get install argus-server)"
+	fi
+}
+
+if [ "${1:-}" = real ]; then
+	real
+	exit 0
+fi
 [ -f bench/out/big.pcap ] || go run ./bench/gen -flows 60000 -span 10m -o bench/out/big.pcap
 [ -f bench/out/dense.pcap ] || go run ./bench/gen -flows 100000 -span 5s -seed 2 -o bench/out/dense.pcap
 [ -f bench/out/tiny.pcap ] || go run ./bench/gen -flows 10 -span 1s -seed 3 -o bench/out/tiny.pcap
@@ -43,3 +120,4 @@ measure dense_1core bench/out/dense.pcap 1 taskset -c 0 env GOMAXPROCS=1
 measure dense_workers2 bench/out/dense.pcap 2 env
 measure tiny bench/out/tiny.pcap 1 env
 echo "bytes per open flow (dense − tiny RSS) / open flows: $(( (dense_1core_rss - tiny_rss) * 1024 / dense_1core_open ))"
+real

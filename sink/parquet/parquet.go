@@ -54,12 +54,20 @@ type Writer struct {
 	c     io.Closer
 	cols  []feature.Column
 	kinds []kind
-	index []int // leaf column index of each column
-	rows  []pq.Row
+	index []int        // leaf column index of each column
+	vals  [][]pq.Value // per column, the values of the rows not yet written
+	rows  int          // rows in vals
+	text  []byte       // the bytes of vals' text values
 	buf   []byte
 	n     int
 	err   error
 }
+
+// batchRows is how many rows Write gathers, column by column, before it
+// hands each column's values to parquet-go's column writer (which copies
+// them): building a parquet.Row per record and letting the writer split it
+// into columns cost three times as much.
+const batchRows = 1024
 
 // NewWriter returns a Writer of cols to w; Close closes w if it is an
 // io.Closer. Duplicate column names (CIC-IDS2017's second "Fwd
@@ -88,6 +96,10 @@ func NewWriter(w io.Writer, cols []feature.Column) *Writer {
 			f.Type = reflect.TypeOf(float64(0))
 		}
 		fields = append(fields, f)
+	}
+	pw.vals = make([][]pq.Value, len(cols))
+	for i := range pw.vals {
+		pw.vals[i] = make([]pq.Value, 0, batchRows)
 	}
 	schema := pq.SchemaOf(reflect.New(reflect.StructOf(fields)).Elem().Interface())
 	schema = pq.NewSchema("flow", schema)
@@ -133,17 +145,19 @@ func (w *Writer) Write(r *feature.Record) error {
 	if w.err != nil {
 		return w.err
 	}
-	row := make(pq.Row, len(w.cols))
-	for i, c := range w.cols {
+	for i := range w.cols {
+		c := &w.cols[i]
 		var v pq.Value
 		switch w.kinds[i] {
 		case kText:
-			w.buf = feature.AppendValue(w.buf[:0], r, c)
-			if utf8.Valid(w.buf) {
-				v = pq.ByteArrayValue(append([]byte(nil), w.buf...))
-			} else {
-				v = pq.ByteArrayValue(appendUTF8(nil, w.buf))
+			start := len(w.text)
+			w.text = feature.AppendValue(w.text, r, *c)
+			if !utf8.Valid(w.text[start:]) {
+				w.buf = append(w.buf[:0], w.text[start:]...)
+				w.text = appendUTF8(w.text[:start], w.buf)
 			}
+			// w.text may move as it grows; the values keep the old array
+			v = pq.ByteArrayValue(w.text[start:len(w.text):len(w.text)])
 		case kTime:
 			t := r.First
 			if c.Field == feature.FieldLast {
@@ -177,10 +191,10 @@ func (w *Writer) Write(r *feature.Record) error {
 			}
 			v = pq.DoubleValue(x)
 		}
-		row[w.index[i]] = v.Level(0, 0, w.index[i])
+		w.vals[i] = append(w.vals[i], v) // required columns: levels 0
 	}
-	w.rows = append(w.rows, row)
-	if len(w.rows) >= 1024 {
+	w.rows++
+	if w.rows >= batchRows {
 		w.err = w.flushRows()
 	}
 	if w.err == nil {
@@ -192,16 +206,24 @@ func (w *Writer) Write(r *feature.Record) error {
 	return w.err
 }
 
+// flushRows hands each column's gathered values to its column writer,
+// which copies them.
 func (w *Writer) flushRows() error {
-	_, err := w.w.WriteRows(w.rows)
-	w.rows = w.rows[:0]
-	return err
+	cws := w.w.ColumnWriters()
+	for i := range w.vals {
+		if _, err := cws[w.index[i]].WriteRowValues(w.vals[i]); err != nil {
+			return err
+		}
+		w.vals[i] = w.vals[i][:0]
+	}
+	w.rows, w.text = 0, w.text[:0]
+	return nil
 }
 
 // Close writes the remaining rows and the footer, closes the underlying
 // writer if it is a Closer, and returns the first error.
 func (w *Writer) Close() error {
-	if w.err == nil && len(w.rows) > 0 {
+	if w.err == nil && w.rows > 0 {
 		w.err = w.flushRows()
 	}
 	return closing.Close(w.w.Close, &w.c, &w.err)
