@@ -86,7 +86,49 @@ func (l linear) Score(values []float64, idx []int) float64 {
 // as XGBoost does, to give its scores.
 type ensemble struct {
 	*Ensemble
-	f32 bool
+	f32   bool
+	nodes []node  // every tree's nodes, packed: a node is one cache access
+	roots []int32 // each tree's root in nodes
+}
+
+// node is a tree node as Score walks it: a split on input feat (value <
+// thr goes to nodes[left], otherwise to nodes[left+1]), or, with feat < 0,
+// a leaf whose value is thr. Children side by side let the walk choose
+// without a branch, which the processor mispredicted half the time.
+type node struct {
+	feat int32
+	left int32 // in ensemble.nodes; the right child follows it
+	thr  float64
+}
+
+// right is 1 for the right child: the compiler makes it a SETcc, no branch.
+func right(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// pack lays out every tree's nodes, breadth first, each split's children
+// next to each other (checked trees only: every child index is valid).
+func (e *ensemble) pack() {
+	for _, t := range e.Trees {
+		e.roots = append(e.roots, int32(len(e.nodes)))
+		e.nodes = append(e.nodes, node{})
+		queue := []struct{ src, dst int32 }{{0, int32(len(e.nodes) - 1)}}
+		for len(queue) > 0 {
+			q := queue[0]
+			queue = queue[1:]
+			if t.Feature[q.src] < 0 {
+				e.nodes[q.dst] = node{feat: -1, thr: t.Value[q.src]}
+				continue
+			}
+			left := int32(len(e.nodes))
+			e.nodes = append(e.nodes, node{}, node{})
+			e.nodes[q.dst] = node{feat: t.Feature[q.src], left: left, thr: t.Threshold[q.src]}
+			queue = append(queue, struct{ src, dst int32 }{t.Left[q.src], left}, struct{ src, dst int32 }{t.Right[q.src], left + 1})
+		}
+	}
 }
 
 func newEnsemble(e *Ensemble, n int, f32 bool) (Algorithm, error) {
@@ -98,7 +140,9 @@ func newEnsemble(e *Ensemble, n int, f32 bool) (Algorithm, error) {
 			return nil, fmt.Errorf("tree %d: %w", i, err)
 		}
 	}
-	return ensemble{e, f32}, nil
+	en := ensemble{Ensemble: e, f32: f32}
+	en.pack()
+	return en, nil
 }
 
 func (e ensemble) Describe() string {
@@ -110,16 +154,25 @@ func (e ensemble) Describe() string {
 }
 
 func (e ensemble) Score(values []float64, idx []int) float64 {
+	nodes := e.nodes
 	if e.f32 {
 		z := float32(e.Base)
-		for i := range e.Trees {
-			z += e.Trees[i].eval32(values, idx)
+		for _, i := range e.roots {
+			n := &nodes[i]
+			for n.feat >= 0 {
+				n = &nodes[n.left+right(!(float32(values[idx[n.feat]]) < float32(n.thr)))]
+			}
+			z += float32(n.thr)
 		}
 		return sigmoid(float64(z))
 	}
 	z := e.Base
-	for i := range e.Trees {
-		z += e.Trees[i].eval(values, idx)
+	for _, i := range e.roots {
+		n := &nodes[i]
+		for n.feat >= 0 {
+			n = &nodes[n.left+right(!(values[idx[n.feat]] < n.thr))]
+		}
+		z += n.thr
 	}
 	return sigmoid(z)
 }
@@ -149,28 +202,4 @@ func (b blend) Describe() string {
 
 func (b blend) Score(values []float64, idx []int) float64 {
 	return (b.lin.Score(values, idx) + b.trees.Score(values, idx)) / 2
-}
-
-func (t *Tree) eval32(values []float64, idx []int) float32 {
-	i := int32(0)
-	for t.Feature[i] >= 0 {
-		if float32(values[idx[t.Feature[i]]]) < float32(t.Threshold[i]) {
-			i = t.Left[i]
-		} else {
-			i = t.Right[i]
-		}
-	}
-	return float32(t.Value[i])
-}
-
-func (t *Tree) eval(values []float64, idx []int) float64 {
-	i := int32(0)
-	for t.Feature[i] >= 0 {
-		if values[idx[t.Feature[i]]] < t.Threshold[i] {
-			i = t.Left[i]
-		} else {
-			i = t.Right[i]
-		}
-	}
-	return t.Value[i]
 }
