@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 d=${1:-10m}
 shift || true
-all=(packet:FuzzDecode capture:FuzzReader capture:FuzzPcapngOptions capture/filter:FuzzCompile
+all=(packet:FuzzDecode capture:FuzzReader capture:FuzzPcapngOptions capture:FuzzPcapLikePcapgo capture/filter:FuzzCompile
 	model:FuzzLoad label:FuzzParse meter:FuzzPipeline)
 fail=0
 for t in "${all[@]}"; do

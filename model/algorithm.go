@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // An Algorithm is how a model turns a flow's inputs into a score. Each
@@ -75,7 +76,7 @@ func (l linear) Score(values []float64, idx []int) float64 {
 	for i, j := range idx {
 		v := (values[j] - l.Mean[i]) / l.Std[i]
 		if l.Clip > 0 {
-			v = math.Max(-l.Clip, math.Min(l.Clip, v))
+			v = max(-l.Clip, min(l.Clip, v)) // math.Max/Min's NaN and ±0 rules, inlined
 		}
 		z += l.Weights[i] * v
 	}
@@ -86,15 +87,36 @@ func (l linear) Score(values []float64, idx []int) float64 {
 // as XGBoost does, to give its scores.
 type ensemble struct {
 	*Ensemble
-	f32   bool
-	nodes []node  // every tree's nodes, packed: a node is one cache access
-	roots []int32 // each tree's root in nodes
+	f32    bool
+	nodes  []node    // every tree's nodes, packed (pack)
+	leaf   []float64 // the value of each leaf node, by node index
+	roots  []int32   // each tree's root in nodes
+	depth  []int     // each tree's depth
+	levels []int     // per group of four trees, the depth of the deepest
+	direct bool      // feat is a position in values (bindTo), not in idx
+}
+
+// bindTo returns the ensemble with each split's input replaced by its
+// position in a record (idx[feat]), which saves Score a dependent load per
+// step.
+func (e ensemble) bindTo(idx []int) Algorithm {
+	if e.direct {
+		return e
+	}
+	nodes := slices.Clone(e.nodes)
+	for i := range nodes {
+		nodes[i].feat = int32(idx[nodes[i].feat])
+	}
+	e.nodes, e.direct = nodes, true
+	return e
 }
 
 // node is a tree node as Score walks it: a split on input feat (value <
-// thr goes to nodes[left], otherwise to nodes[left+1]), or, with feat < 0,
-// a leaf whose value is thr. Children side by side let the walk choose
-// without a branch, which the processor mispredicted half the time.
+// thr goes to nodes[left], otherwise to nodes[left+1]). A leaf has thr NaN
+// (no value is below it) and left one before itself, so a step from a leaf
+// stays on it: trees are walked four at a time, as many steps as the
+// deepest of the four, without a branch (the processor mispredicted half of
+// them), their memory accesses overlapping.
 type node struct {
 	feat int32
 	left int32 // in ensemble.nodes; the right child follows it
@@ -112,22 +134,31 @@ func right(b bool) int32 {
 // pack lays out every tree's nodes, breadth first, each split's children
 // next to each other (checked trees only: every child index is valid).
 func (e *ensemble) pack() {
+	type item struct{ src, dst, depth int32 }
 	for _, t := range e.Trees {
 		e.roots = append(e.roots, int32(len(e.nodes)))
 		e.nodes = append(e.nodes, node{})
-		queue := []struct{ src, dst int32 }{{0, int32(len(e.nodes) - 1)}}
+		e.leaf = append(e.leaf, 0)
+		queue := []item{{0, int32(len(e.nodes) - 1), 0}}
+		e.depth = append(e.depth, 0)
 		for len(queue) > 0 {
 			q := queue[0]
 			queue = queue[1:]
+			e.depth[len(e.depth)-1] = max(e.depth[len(e.depth)-1], int(q.depth))
 			if t.Feature[q.src] < 0 {
-				e.nodes[q.dst] = node{feat: -1, thr: t.Value[q.src]}
+				e.nodes[q.dst] = node{feat: 0, left: q.dst - 1, thr: math.NaN()}
+				e.leaf[q.dst] = t.Value[q.src]
 				continue
 			}
 			left := int32(len(e.nodes))
 			e.nodes = append(e.nodes, node{}, node{})
+			e.leaf = append(e.leaf, 0, 0)
 			e.nodes[q.dst] = node{feat: t.Feature[q.src], left: left, thr: t.Threshold[q.src]}
-			queue = append(queue, struct{ src, dst int32 }{t.Left[q.src], left}, struct{ src, dst int32 }{t.Right[q.src], left + 1})
+			queue = append(queue, item{t.Left[q.src], left, q.depth + 1}, item{t.Right[q.src], left + 1, q.depth + 1})
 		}
+	}
+	for t := 0; t < len(e.depth); t += 4 {
+		e.levels = append(e.levels, slices.Max(e.depth[t:min(t+4, len(e.depth))]))
 	}
 }
 
@@ -154,27 +185,55 @@ func (e ensemble) Describe() string {
 }
 
 func (e ensemble) Score(values []float64, idx []int) float64 {
-	nodes := e.nodes
 	if e.f32 {
-		z := float32(e.Base)
-		for _, i := range e.roots {
-			n := &nodes[i]
-			for n.feat >= 0 {
-				n = &nodes[n.left+right(!(float32(values[idx[n.feat]]) < float32(n.thr)))]
-			}
-			z += float32(n.thr)
-		}
-		return sigmoid(float64(z))
+		return e.score32(values, idx)
+	}
+	if !e.direct {
+		return e.bindTo(idx).Score(values, idx)
+	}
+	nodes, roots := e.nodes, e.roots
+	step := func(i int32) int32 {
+		n := &nodes[i]
+		return n.left + right(!(values[n.feat] < n.thr))
 	}
 	z := e.Base
-	for _, i := range e.roots {
-		n := &nodes[i]
-		for n.feat >= 0 {
-			n = &nodes[n.left+right(!(values[idx[n.feat]] < n.thr))]
+	t := 0
+	for ; t+4 <= len(roots); t += 4 {
+		a, b, c, d := roots[t], roots[t+1], roots[t+2], roots[t+3]
+		for range e.levels[t/4] {
+			a, b, c, d = step(a), step(b), step(c), step(d)
 		}
-		z += n.thr
+		z += e.leaf[a] // in tree order: the same sum, bit for bit
+		z += e.leaf[b]
+		z += e.leaf[c]
+		z += e.leaf[d]
+	}
+	for ; t < len(roots); t++ {
+		a := roots[t]
+		for range e.depth[t] {
+			a = step(a)
+		}
+		z += e.leaf[a]
 	}
 	return sigmoid(z)
+}
+
+// score32 is Score with XGBoost's float32 arithmetic.
+func (e ensemble) score32(values []float64, idx []int) float64 {
+	nodes := e.nodes
+	z := float32(e.Base)
+	for t, a := range e.roots {
+		for range e.depth[t] {
+			n := &nodes[a]
+			j := int(n.feat)
+			if !e.direct {
+				j = idx[j]
+			}
+			a = n.left + right(!(float32(values[j]) < float32(n.thr)))
+		}
+		z += float32(e.leaf[a])
+	}
+	return sigmoid(float64(z))
 }
 
 // blend is the mean of a tree ensemble's and a logistic regression's
@@ -199,6 +258,16 @@ func newBlend(m *Model, n int) (Algorithm, error) {
 func (b blend) Describe() string {
 	return "the mean of " + b.trees.Describe() + " and a " + b.lin.Describe()
 }
+
+func (b blend) bindTo(idx []int) Algorithm {
+	if t, ok := b.trees.(binder); ok {
+		b.trees = t.bindTo(idx)
+	}
+	return b
+}
+
+// binder is an Algorithm that can fix its inputs' positions once (Bind).
+type binder interface{ bindTo(idx []int) Algorithm }
 
 func (b blend) Score(values []float64, idx []int) float64 {
 	return (b.lin.Score(values, idx) + b.trees.Score(values, idx)) / 2

@@ -52,6 +52,9 @@ func (m *Model) Bind(s *feature.Schema) (*Bound, error) {
 		ie.Early, ie.DataEarly = m.Early, s.EarlyN
 		return nil, &ie
 	}
+	if bi, ok := b.alg.(binder); ok {
+		b.alg = bi.bindTo(b.idx)
+	}
 	return b, nil
 }
 

@@ -241,6 +241,7 @@ func (t *Tree) check(inputs int) error {
 	if n == 0 || len(t.Threshold) != n || len(t.Left) != n || len(t.Right) != n || len(t.Value) != n {
 		return errors.New("arrays of different lengths or empty")
 	}
+	parent := make([]bool, n)
 	for i := 0; i < n; i++ {
 		f := t.Feature[i]
 		if f == -1 {
@@ -258,6 +259,13 @@ func (t *Tree) check(inputs int) error {
 		}
 		if math.IsNaN(t.Threshold[i]) {
 			return fmt.Errorf("node %d: NaN threshold", i)
+		}
+		// A tree: no node reached twice (scoring lays every path out).
+		for _, c := range [2]int32{t.Left[i], t.Right[i]} {
+			if parent[c] || t.Left[i] == t.Right[i] {
+				return fmt.Errorf("node %d: child %d has another parent", i, c)
+			}
+			parent[c] = true
 		}
 	}
 	return nil
