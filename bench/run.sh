@@ -51,7 +51,7 @@ real() {
 	local cat_s
 	cat_s=$(median $f cat $f)
 	row() { # name seconds
-		printf '%-34s %6.2f s %12.0f packets/s  %5.2f × cat\n' "$1" "$2" "$(echo "$pk / $2" | bc -l)" "$(echo "$cat_s / $2" | bc -l)"
+		printf '%-40s %6.2f s %12.0f packets/s  %5.2f × cat\n' "$1" "$2" "$(echo "$pk / $2" | bc -l)" "$(echo "$cat_s / $2" | bc -l)"
 	}
 	row "cat > /dev/null" "$cat_s"
 	local one two pq cl
@@ -60,10 +60,13 @@ real() {
 	two=$(median $f bench/out/flowmeter extract --workers 2 -o /dev/null $f)
 	row "flowmeter extract --workers 2" "$two"
 	echo "  --workers 2 / 1 core: $(echo "$one / $two" | bc -l | xargs printf "%.2f")×"
+	local csvf
+	csvf=$(median $f taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter extract --workers 1 -o bench/out/real.csv $f)
+	row "flowmeter extract → CSV file, 1 core" "$csvf"
 	pq=$(median $f taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter extract --workers 1 -o bench/out/real.parquet $f)
-	row "flowmeter extract → Parquet, 1 core" "$pq"
-	echo "  Parquet / CSV time: $(echo "$pq / $one" | bc -l | xargs printf "%.2f")×"
-	rm -f bench/out/real.parquet
+	row "flowmeter extract → Parquet file, 1 core" "$pq"
+	echo "  Parquet / CSV file time: $(echo "$pq / $csvf" | bc -l | xargs printf "%.2f")× ($(du -h bench/out/real.parquet | cut -f1) vs $(du -h bench/out/real.csv | cut -f1))"
+	rm -f bench/out/real.parquet bench/out/real.csv
 	cl=$(median $f taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter classify --workers 1 -o /dev/null $f)
 	row "flowmeter classify, 1 core" "$cl"
 	echo "  classify / extract time: $(echo "$cl / $one" | bc -l | xargs printf "%.2f")×"

@@ -57,9 +57,8 @@ type encodePipe struct {
 	free   chan *chunk
 	cur    *chunk
 	wg     sync.WaitGroup // encoders and output
-	mu     sync.Mutex
-	err    error // the first sink error
-	failed atomic.Bool
+	err    error          // the first sink error (output goroutine; read after wg)
+	failed atomic.Bool    // err is set
 }
 
 // newEncodePipe starts n encoders, or returns nil when a sink does not
@@ -151,9 +150,7 @@ func (p *encodePipe) output() {
 		<-c.done
 		for i, s := range p.sinks {
 			if err := s.WriteRows(c.rows[i]); err != nil && p.err == nil {
-				p.mu.Lock()
 				p.err = err
-				p.mu.Unlock()
 				p.failed.Store(true)
 			}
 		}

@@ -166,9 +166,9 @@ func TestFilesIndependent(t *testing.T) {
 	}
 }
 
-// The pipelined meter (records written on a second goroutine) writes
-// exactly what the plain one writes.
-// TestParallelIdentical checks that the sharded offline path gives byte for byte the records (early ones included) and the
+// TestParallelIdentical checks that the sharded offline path, whose
+// records are filled and encoded on several goroutines (a CSV sink is a
+// RowSink), gives byte for byte the records (early ones included) and the
 // per-packet flow IDs of one worker, on the fixtures and, when present, on
 // the public captures.
 func TestParallelIdentical(t *testing.T) {

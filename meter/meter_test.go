@@ -15,6 +15,7 @@ import (
 	"github.com/flowmeter/flowmeter/internal/packettest"
 	"github.com/flowmeter/flowmeter/meter"
 	"github.com/flowmeter/flowmeter/packet"
+	"github.com/flowmeter/flowmeter/sink/csv"
 )
 
 var (
@@ -370,6 +371,17 @@ func (f *failing) Close() error { return nil }
 
 // The sharded path stops reading when a sink fails and returns its error,
 // and ends the open flows with end_reason shutdown when cancelled.
+// failingWriter accepts left bytes, then fails.
+type failingWriter struct{ left int }
+
+func (f *failingWriter) Write(b []byte) (int, error) {
+	if f.left < len(b) {
+		return 0, errors.New("disk full")
+	}
+	f.left -= len(b)
+	return len(b), nil
+}
+
 func TestShardedErrorsAndCancel(t *testing.T) {
 	var pkts []packettest.Packet
 	for i := 0; i < 20000; i++ { // 5 batches of UDP flows, none ending before the input does
@@ -380,6 +392,15 @@ func TestShardedErrorsAndCancel(t *testing.T) {
 	err := m.Run(context.Background(), &source{pkts: pkts, link: packet.LinkEthernet}, "test")
 	if err != nil || m.Err() == nil || m.Err().Error() != "disk full" {
 		t.Fatalf("Run = %v, Err = %v; want the sink's error from Err", err, m.Err())
+	}
+
+	// the same through the encoders (a CSV sink writes rows)
+	cols, _ := feature.Columns(feature.SetNative, schema, feature.Options{})
+	w := csv.NewWriter(&failingWriter{left: 100000}, cols)
+	m = meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema, Workers: 2}, w)
+	err = m.Run(context.Background(), &source{pkts: pkts, link: packet.LinkEthernet}, "test")
+	if err != nil || m.Err() == nil || m.Err().Error() != "disk full" {
+		t.Fatalf("CSV: Run = %v, Err = %v; want the sink's error from Err", err, m.Err())
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
