@@ -29,8 +29,12 @@ func newIndex() index {
 	return index{seed: rand.Uint64(), slots: make([]islot, 1024)}
 }
 
-// hash is a keyed hash of k (wyhash's multiply-fold mixing).
-func (x *index) hash(k *Key) uint32 {
+// hash is a keyed hash of k.
+func (x *index) hash(k *Key) uint32 { return uint32(mixKey(k, x.seed)) }
+
+// mixKey hashes k with seed by wyhash's multiply-fold mixing: a few
+// multiplications where FNV-1a (Key.Hash) takes one per byte.
+func mixKey(k *Key, seed uint64) uint64 {
 	const (
 		p0 = 0xa0761d6478bd642f
 		p1 = 0xe7037ed1a0b428db
@@ -38,11 +42,15 @@ func (x *index) hash(k *Key) uint32 {
 		p3 = 0x589965cc75374cc3
 	)
 	rest := uint64(k.loPort) | uint64(k.hiPort)<<16 | uint64(k.proto)<<32 | uint64(k.version)<<40
-	h := mum(binary.LittleEndian.Uint64(k.lo[:8])^x.seed^p0, binary.LittleEndian.Uint64(k.lo[8:])^p1)
+	h := mum(binary.LittleEndian.Uint64(k.lo[:8])^seed^p0, binary.LittleEndian.Uint64(k.lo[8:])^p1)
 	h = mum(h^binary.LittleEndian.Uint64(k.hi[:8])^p2, binary.LittleEndian.Uint64(k.hi[8:])^p3)
-	h = mum(h^rest^p1, x.seed^p0)
-	return uint32(h)
+	return mum(h^rest^p1, seed^p0)
 }
+
+// ShardHash is a fast hash of k for dealing flows among workers: the same
+// for both directions of a flow (a Key is canonical) and for every run, but
+// not a stable identifier across versions, as Hash is.
+func (k *Key) ShardHash() uint64 { return mixKey(k, 0) }
 
 func mum(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)

@@ -4,7 +4,7 @@
 // and Dir tells which way a packet went relative to the flow's initiator. A
 // Table is driven by packet timestamps, never the wall clock, so replaying a
 // capture yields identical flows. A Table is not safe for concurrent use;
-// shard by Key.Hash (symmetric) and give each goroutine its own Table.
+// shard by Key.ShardHash (symmetric) and give each goroutine its own Table.
 package flow
 
 import (
@@ -85,8 +85,9 @@ func (k Key) Proto() uint8 { return k.proto }
 // Version is the IP version, 4 or 6.
 func (k Key) Version() uint8 { return k.version }
 
-// Hash returns a hash of the key. Both directions of a flow have the same key
-// and so the same hash, which makes it fit for sharding packets over workers.
+// Hash returns a hash of the key, stable across runs and versions (record
+// IDs are made of it). Both directions of a flow have the same key and so
+// the same hash. ShardHash is faster, for dealing packets among workers.
 func (k Key) Hash() uint64 {
 	// FNV-1a over the fields; cheap and stable across runs.
 	h := uint64(14695981039346656037)

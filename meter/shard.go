@@ -16,9 +16,9 @@ import (
 
 // The sharded offline path (Config.Workers > 1):
 //
-//	reader ──decoded frames, by Key.Hash──▶ worker 1..W (a stage each: own flow.Table)
-//	   │                                        │ ended flows, tagged
-//	   └──batch (frame times, numbers)──▶ writer: merge in the one-table order ──▶ context, Fill, sinks
+//	reader ──decoded frames, by Key.ShardHash──▶ worker 1..W (a stage each: own flow.Table)
+//	   │                                             │ ended flows, tagged
+//	   └──batch (frame times, numbers)──▶ writer: merge in the one-table order ──▶ context ──▶ encoders (Fill, rows) ──▶ sinks
 //
 // The reader reads, decodes and attributes fragments, and deals each decoded
 // frame to the worker that owns its flow (a symmetric hash of the flow key,
@@ -230,11 +230,11 @@ func (s *sharded) frame(b *shardBatch, meta *packet.Meta, data []byte, info capt
 	}
 	b.times[g] = meta.Time
 	k, _ := flow.KeyOf(meta)
-	w := int(k.Hash() % uint64(len(s.workers)))
+	w := int(k.ShardHash() % uint64(len(s.workers)))
 	b.in[w] = append(b.in[w], shardItem{g: g, meta: *meta})
 	if meta.ICMPError {
 		k := flow.TupleKey(&meta.Inner)
-		w := int(k.Hash() % uint64(len(s.workers)))
+		w := int(k.ShardHash() % uint64(len(s.workers)))
 		b.in[w] = append(b.in[w], shardItem{g: g, mark: true, key: k})
 	}
 }
