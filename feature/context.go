@@ -1,6 +1,9 @@
 package feature
 
-import "net/netip"
+import (
+	"encoding/binary"
+	"net/netip"
+)
 
 // Context features describe the company a flow keeps: what its initiator,
 // its responder and its service did around the same time. A scan probe, a
@@ -153,13 +156,12 @@ func NewContext(cfg ContextConfig) *Context {
 		peers: newSet(cfg.Flows + 1), ports: newSet(cfg.Flows + 1)}
 }
 
-// hash is FNV-1a over the address: stable across runs, so the output is too.
+// hash identifies an address among a ring's peers: two rounds of
+// splitmix64's mixer over its 16 bytes, stable across runs (only equality
+// matters: the distinct counts).
 func (c *Context) hash(a netip.Addr) uint64 {
-	h := uint64(14695981039346656037)
-	for _, b := range a.As16() {
-		h = (h ^ uint64(b)) * 1099511628211
-	}
-	return h
+	b := a.As16()
+	return mix64(binary.LittleEndian.Uint64(b[:8]) ^ mix64(binary.LittleEndian.Uint64(b[8:])^0x9E3779B97F4A7C15))
 }
 
 // Observe returns the context of a flow from src to dst (initiator and
