@@ -86,13 +86,11 @@ type ring struct {
 	one  [1]ctxEntry // e's first buffer: most hosts have one flow
 }
 
-func (r *ring) add(e ctxEntry, max, aggFrom int, initiator bool) {
+func (r *ring) add(e ctxEntry, max int) {
 	if len(r.e) < max {
 		r.e = append(r.e, e)
 		if r.agg != nil {
 			r.agg.add(&r.e[len(r.e)-1])
-		} else if len(r.e) >= aggFrom {
-			r.agg = newRingAgg(r, max, initiator)
 		}
 	} else {
 		if r.agg != nil {
@@ -139,6 +137,8 @@ type Context struct {
 	drops   int     // rings dropped so far
 	spare   []*ring // dropped rings, for reuse
 	aggFrom int     // ring length from which aggregates are kept
+	aggs    int     // rings with aggregates
+	maxAggs int     // at most this many (maxAggs)
 	peers   set     // scratch for distinct counts
 	ports   set
 }
@@ -152,7 +152,7 @@ func NewContext(cfg ContextConfig) *Context {
 	if cfg.Flows <= 0 {
 		cfg.Flows = 1
 	}
-	return &Context{cfg: cfg, rings: make(map[ctxKey]*ring), aggFrom: aggFrom,
+	return &Context{cfg: cfg, rings: make(map[ctxKey]*ring), aggFrom: aggFrom, maxAggs: maxAggs,
 		peers: newSet(cfg.Flows + 1), ports: newSet(cfg.Flows + 1)}
 }
 
@@ -365,7 +365,11 @@ func (c *Context) add(r *ring, k ctxKey, e ctxEntry) {
 		}
 		c.rings[k] = r
 	}
-	r.add(e, c.cfg.Flows, c.aggFrom, k.role == 0)
+	r.add(e, c.cfg.Flows)
+	if r.agg == nil && len(r.e) >= c.aggFrom && c.aggs < c.maxAggs {
+		r.agg = newRingAgg(r, c.cfg.Flows, k.role == 0)
+		c.aggs++
+	}
 }
 
 // drop forgets the rings whose latest flow started before horizon.
@@ -373,6 +377,9 @@ func (c *Context) drop(horizon int64) {
 	for k, r := range c.rings {
 		if r.last < horizon {
 			delete(c.rings, k)
+			if r.agg != nil {
+				c.aggs--
+			}
 			*r = ring{e: r.e[:0], one: r.one}
 			if cap(r.e) == 1 {
 				r.e = r.one[:0]

@@ -6,6 +6,12 @@ import "slices"
 // its entries (ringAgg): below it, summing the entries is as cheap.
 const aggFrom = 16
 
+// maxAggs bounds the rings that keep aggregates (about 14 KiB each for an
+// initiator, 5 KiB for a responder or service): 4 096 busy hosts and
+// services at once, 56 MiB at most. Beyond that, the busiest rings that
+// came later are summed entry by entry, with the same results.
+const maxAggs = 4096
+
 // ringAgg holds what the context features need of a ring's entries, kept
 // as entries come and go, so that a flow whose host or service has a full
 // ring costs the same as one whose ring is empty. It is used when every

@@ -9,11 +9,15 @@ import (
 // The running aggregates give exactly what summing the entries gives: the
 // same stream of flows (a busy server, scanners, a flood, hosts coming and
 // going, times out of order, windows that hold all or part of a ring) into
-// a Context that keeps aggregates and into one that never does.
+// a Context that keeps aggregates and into one that never does, also when
+// only a few rings may keep them.
 func TestContextAggregates(t *testing.T) {
-	for _, cfg := range []ContextConfig{DefaultContext, {Window: 2e9, Flows: 40, MaxHosts: 50}, {Window: 60e9, Flows: 17, MaxHosts: 1000}} {
+	for k, cfg := range []ContextConfig{DefaultContext, {Window: 2e9, Flows: 40, MaxHosts: 50}, {Window: 60e9, Flows: 17, MaxHosts: 1000}, DefaultContext} {
 		fast, slow := NewContext(cfg), NewContext(cfg)
 		slow.aggFrom = 1 << 30
+		if k == 3 {
+			fast.maxAggs = 3 // most busy rings summed, a few aggregated
+		}
 		r := rand.New(rand.NewPCG(7, uint64(cfg.Flows)))
 		addr := func(n int) netip.Addr { return netip.AddrFrom4([4]byte{10, 0, byte(n >> 8), byte(n)}) }
 		now := int64(1e18)
