@@ -84,9 +84,15 @@ func (w *Writer) appendRow(b []byte, r *feature.Record) []byte {
 		o := &w.ops[i]
 		switch o.kind {
 		case opFeature:
-			if v := vals[o.index]; v == 0 { // most values of most flows
+			// most values of most flows are 0, 1 or −1 ("none")
+			switch v := vals[o.index]; v {
+			case 0:
 				b = append(b, '0')
-			} else {
+			case 1:
+				b = append(b, '1')
+			case -1:
+				b = append(b, '-', '1')
+			default:
 				b = feature.AppendFloat(b, v)
 			}
 		case opText:
