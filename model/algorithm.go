@@ -92,7 +92,7 @@ type ensemble struct {
 	leaf   []float64 // the value of each leaf node, by node index
 	roots  []int32   // each tree's root in nodes
 	depth  []int     // each tree's depth
-	levels []int     // per group of four trees, the depth of the deepest
+	levels []int     // per group of eight trees, the depth of the deepest
 	direct bool      // feat is a position in values (bindTo), not in idx
 }
 
@@ -114,8 +114,8 @@ func (e ensemble) bindTo(idx []int) Algorithm {
 // node is a tree node as Score walks it: a split on input feat (value <
 // thr goes to nodes[left], otherwise to nodes[left+1]). A leaf has thr NaN
 // (no value is below it) and left one before itself, so a step from a leaf
-// stays on it: trees are walked four at a time, as many steps as the
-// deepest of the four, without a branch (the processor mispredicted half of
+// stays on it: trees are walked eight at a time, as many steps as the
+// deepest of the eight, without a branch (the processor mispredicted half of
 // them), their memory accesses overlapping.
 type node struct {
 	feat int32
@@ -157,8 +157,8 @@ func (e *ensemble) pack() {
 			queue = append(queue, item{t.Left[q.src], left, q.depth + 1}, item{t.Right[q.src], left + 1, q.depth + 1})
 		}
 	}
-	for t := 0; t < len(e.depth); t += 4 {
-		e.levels = append(e.levels, slices.Max(e.depth[t:min(t+4, len(e.depth))]))
+	for t := 0; t < len(e.depth); t += 8 {
+		e.levels = append(e.levels, slices.Max(e.depth[t:min(t+8, len(e.depth))]))
 	}
 }
 
@@ -198,15 +198,21 @@ func (e ensemble) Score(values []float64, idx []int) float64 {
 	}
 	z := e.Base
 	t := 0
-	for ; t+4 <= len(roots); t += 4 {
+	for ; t+8 <= len(roots); t += 8 {
 		a, b, c, d := roots[t], roots[t+1], roots[t+2], roots[t+3]
-		for range e.levels[t/4] {
+		a2, b2, c2, d2 := roots[t+4], roots[t+5], roots[t+6], roots[t+7]
+		for range e.levels[t/8] {
 			a, b, c, d = step(a), step(b), step(c), step(d)
+			a2, b2, c2, d2 = step(a2), step(b2), step(c2), step(d2)
 		}
 		z += e.leaf[a] // in tree order: the same sum, bit for bit
 		z += e.leaf[b]
 		z += e.leaf[c]
 		z += e.leaf[d]
+		z += e.leaf[a2]
+		z += e.leaf[b2]
+		z += e.leaf[c2]
+		z += e.leaf[d2]
 	}
 	for ; t < len(roots); t++ {
 		a := roots[t]

@@ -47,7 +47,7 @@ func evalTree(t *Tree, values []float64, idx []int, f32 bool) float64 {
 	return t.Value[i]
 }
 
-// Score's packed, branch-free walk of four trees at a time gives exactly
+// Score's packed, branch-free walk of eight trees at a time gives exactly
 // the plain walk's sum: trees of every depth (single leaves too), values on
 // the thresholds, NaN inputs, float32 (XGBoost) arithmetic.
 func TestEnsembleScore(t *testing.T) {
