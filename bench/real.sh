@@ -21,11 +21,10 @@ if [ ${#dirs[@]} -eq 0 ]; then
 		d=bench/out/lab-$seed
 		[ -f "$d/labels.csv" ] || lab/run.sh -o "$d" -s "$seed" --gzip
 		dirs+=("$d")
-		n=$(go run ./bench/merge -o bench/out/real.pcap "${dirs[@]}" 2>&1 | sed -n 's/.* \([0-9]*\) packets written.*/\1/p')
-		total=${n:-0}
+		n=$(go run ./bench/merge -o /dev/null "$d" 2>&1 | sed -n 's/.* \([0-9]*\) packets written.*/\1/p')
+		total=$((total + ${n:-0}))
 		echo "real.sh: ${#dirs[@]} lab runs, $total packets"
 		seed=$((seed + 1))
 	done
-	exit 0
 fi
 go run ./bench/merge -o bench/out/real.pcap "${dirs[@]}"

@@ -43,10 +43,10 @@ real() {
 		echo "real.pcap: none; make it with bench/real.sh (from lab runs)"
 		return
 	fi
-	local pk
-	pk=$(bench/out/flowmeter extract --workers 1 -o /dev/null $f 2>&1 | sed -n 's/.*file, \([0-9]*\) packets.*/\1/p')
-	local fl
-	fl=$(bench/out/flowmeter extract --workers 1 -o /dev/null $f 2>&1 | sed -n 's/.*flows written \([0-9]*\).*/\1/p')
+	local sum pk fl
+	sum=$(bench/out/flowmeter extract --workers 1 -o /dev/null $f 2>&1)
+	pk=$(echo "$sum" | sed -n 's/.*file, \([0-9]*\) packets.*/\1/p')
+	fl=$(echo "$sum" | sed -n 's/.*flows written \([0-9]*\).*/\1/p')
 	echo "real.pcap: $(du -hL $f | cut -f1), $pk packets, $fl flows; median of $REPS runs"
 	local cat_s
 	cat_s=$(median $f cat $f)
