@@ -61,15 +61,12 @@ func (e *ReadError) Unwrap() error { return e.Err }
 
 // errTruncated is a capture cut in the middle of a record; it wraps
 // io.ErrUnexpectedEOF.
-var errTruncated = fmt.Errorf("truncated capture (%w)", errUnexpectedEnd)
+var errTruncated error = truncated{}
 
-// errUnexpectedEnd is io.ErrUnexpectedEOF in words.
-var errUnexpectedEnd = unexpectedEnd{}
+type truncated struct{}
 
-type unexpectedEnd struct{}
-
-func (unexpectedEnd) Error() string { return "unexpected end of file" }
-func (unexpectedEnd) Unwrap() error { return io.ErrUnexpectedEOF }
+func (truncated) Error() string { return "truncated capture (unexpected end of file)" }
+func (truncated) Unwrap() error { return io.ErrUnexpectedEOF }
 
 // File is a capture being read.
 type File struct {
