@@ -185,11 +185,11 @@ func (e ensemble) Describe() string {
 }
 
 func (e ensemble) Score(values []float64, idx []int) float64 {
-	if e.f32 {
-		return e.score32(values, idx)
-	}
-	if !e.direct {
+	if !e.direct { // not bound (Bind binds): only tests call this
 		return e.bindTo(idx).Score(values, idx)
+	}
+	if e.f32 {
+		return e.score32(values)
 	}
 	nodes, roots := e.nodes, e.roots
 	step := func(i int32) int32 {
@@ -224,18 +224,14 @@ func (e ensemble) Score(values []float64, idx []int) float64 {
 	return sigmoid(z)
 }
 
-// score32 is Score with XGBoost's float32 arithmetic.
-func (e ensemble) score32(values []float64, idx []int) float64 {
+// score32 is Score, bound, with XGBoost's float32 arithmetic.
+func (e ensemble) score32(values []float64) float64 {
 	nodes := e.nodes
 	z := float32(e.Base)
 	for t, a := range e.roots {
 		for range e.depth[t] {
 			n := &nodes[a]
-			j := int(n.feat)
-			if !e.direct {
-				j = idx[j]
-			}
-			a = n.left + right(!(float32(values[j]) < float32(n.thr)))
+			a = n.left + right(!(float32(values[n.feat]) < float32(n.thr)))
 		}
 		z += float32(e.leaf[a])
 	}
