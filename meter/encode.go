@@ -35,7 +35,6 @@ type pending struct {
 	key       flow.Key
 	src, dst  netip.AddrPort
 	reason    flow.EndReason
-	capture   string
 	acc       feature.Acc
 	cv        feature.ContextValues
 	id        uint64 // set by the encoder
@@ -50,15 +49,16 @@ type chunk struct {
 }
 
 type encodePipe struct {
-	m      *Meter
-	sinks  []RowSink
-	work   chan *chunk
-	order  chan *chunk
-	free   chan *chunk
-	cur    *chunk
-	wg     sync.WaitGroup // encoders and output
-	err    error          // the first sink error (output goroutine; read after wg)
-	failed atomic.Bool    // err is set
+	m       *Meter
+	capture string // the records' capture (one pipe per input)
+	sinks   []RowSink
+	work    chan *chunk
+	order   chan *chunk
+	free    chan *chunk
+	cur     *chunk
+	wg      sync.WaitGroup // encoders and output
+	err     error          // the first sink error (output goroutine; read after wg)
+	failed  atomic.Bool    // err is set
 }
 
 // newEncodePipe starts n encoders, or returns nil when a sink does not
@@ -67,7 +67,7 @@ func newEncodePipe(m *Meter, n int) *encodePipe {
 	if len(m.sinks) == 0 {
 		return nil
 	}
-	p := &encodePipe{m: m, work: make(chan *chunk, 2*n), order: make(chan *chunk, 4*n), free: make(chan *chunk, 4*n)}
+	p := &encodePipe{m: m, capture: m.capture, work: make(chan *chunk, 2*n), order: make(chan *chunk, 4*n), free: make(chan *chunk, 4*n)}
 	for _, s := range m.sinks {
 		rs, ok := s.(RowSink)
 		if !ok {
@@ -89,11 +89,11 @@ func newEncodePipe(m *Meter, n int) *encodePipe {
 
 // add queues a flow ended in order (writer goroutine): its context is
 // computed here, the rest of its record by an encoder.
-func (p *encodePipe) add(key flow.Key, src, dst netip.AddrPort, a *feature.Acc, reason flow.EndReason, capture string) {
+func (p *encodePipe) add(key flow.Key, src, dst netip.AddrPort, a *feature.Acc, reason flow.EndReason) {
 	c := p.cur
 	it := &c.items[c.n]
 	c.n++
-	it.key, it.src, it.dst, it.reason, it.capture = key, src, dst, reason, capture
+	it.key, it.src, it.dst, it.reason = key, src, dst, reason
 	a.CopyTo(&it.acc)
 	it.cv = p.m.context(key, src, dst, a, reason)
 	if c.n == len(c.items) {
@@ -134,7 +134,7 @@ func (p *encodePipe) encoder() {
 		}
 		for k := range c.items[:c.n] {
 			it := &c.items[k]
-			m.fill(r, it.key, it.src, it.dst, &it.acc, it.reason, it.capture, &it.cv)
+			m.fill(r, it.key, it.src, it.dst, &it.acc, it.reason, p.capture, &it.cv)
 			for i, row := range rows {
 				c.rows[i] = row(c.rows[i], r)
 			}

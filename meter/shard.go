@@ -425,7 +425,7 @@ func (s *sharded) write(f *flowOut) {
 // out writes a flow's record, or queues it for the encoders.
 func (s *sharded) out(key flow.Key, src, dst netip.AddrPort, a *feature.Acc, reason flow.EndReason) {
 	if s.pipe != nil {
-		s.pipe.add(key, src, dst, a, reason, s.m.capture)
+		s.pipe.add(key, src, dst, a, reason)
 		return
 	}
 	s.m.write(key, src, dst, a, reason, s.m.capture)
