@@ -32,20 +32,20 @@ func BenchmarkWrite(b *testing.B) {
 	if err := m.RunFiles(context.Background(), []string{"../../meter/testdata/sample.pcap"}); err != nil {
 		b.Fatal(err)
 	}
-	b.Run("parquet", func(b *testing.B) {
-		b.ReportAllocs()
-		w := parquet.NewWriter(io.Discard, cols)
-		for i := 0; b.Loop(); i++ {
-			w.Write(&k.recs[i%len(k.recs)])
-		}
-		w.Close()
-	})
-	b.Run("csv", func(b *testing.B) {
-		b.ReportAllocs()
-		w := csv.NewWriter(io.Discard, cols)
-		for i := 0; b.Loop(); i++ {
-			w.Write(&k.recs[i%len(k.recs)])
-		}
-		w.Close()
-	})
+	for _, f := range []struct {
+		name string
+		open func(io.Writer) meter.Sink
+	}{
+		{"parquet", func(w io.Writer) meter.Sink { return parquet.NewWriter(w, cols) }},
+		{"csv", func(w io.Writer) meter.Sink { return csv.NewWriter(w, cols) }},
+	} {
+		b.Run(f.name, func(b *testing.B) {
+			b.ReportAllocs()
+			w := f.open(io.Discard)
+			for i := 0; b.Loop(); i++ {
+				w.Write(&k.recs[i%len(k.recs)])
+			}
+			w.Close()
+		})
+	}
 }
