@@ -1,6 +1,7 @@
 package feature
 
 import (
+	"github.com/flowmeter/flowmeter/app"
 	"github.com/flowmeter/flowmeter/flow"
 	"github.com/flowmeter/flowmeter/packet"
 )
@@ -101,6 +102,7 @@ type Acc struct {
 	synT, synAckT, ackT    int64 // handshake times, 0 when not seen
 
 	early early
+	app   *app.State // the payload's inspection; nil until a payload packet is inspected
 
 	hdrMin  [2]int32
 	actData [2]uint32
@@ -166,9 +168,26 @@ func (a *Acc) rtt() int64 {
 	return max(firstBwd-a.first, 0)
 }
 
-// CopyTo makes d a copy of a, reusing d's early-packet buffer.
+// CopyTo makes d a copy of a, reusing d's early-packet buffer; d gets a
+// copy of what a's inspection read (for a record written while the flow
+// goes on).
 func (a *Acc) CopyTo(d *Acc) {
+	a.copyTo(d)
+	if a.app != nil {
+		d.app = a.app.Clone()
+	}
+}
+
+// MoveTo makes d a copy of a, like CopyTo, and hands a's inspection to d:
+// a must be Reset before it is used again.
+func (a *Acc) MoveTo(d *Acc) {
+	a.copyTo(d)
+	a.app = nil
+}
+
+func (a *Acc) copyTo(d *Acc) {
 	more := d.early.more
+	d.app.Release()
 	*d = *a
 	d.early.more = more
 	if a.early.more != nil {
@@ -181,6 +200,7 @@ func (a *Acc) CopyTo(d *Acc) {
 
 // Reset clears a for a new flow, keeping its early-packet buffer.
 func (a *Acc) Reset() {
+	a.app.Release()
 	n, more := a.EarlyN, a.early.more
 	*a = Acc{EarlyN: n}
 	a.early.more = more
@@ -336,6 +356,32 @@ func (a *Acc) addBulk(m *packet.Meta, d flow.Dir, t int64) {
 	}
 	b.last = t
 }
+
+// Inspect gives a payload packet of the flow (m, going in direction d,
+// payload its captured transport payload) to the application protocol
+// inspection, which starts at the flow's first TCP or UDP payload.
+func (a *Acc) Inspect(m *packet.Meta, d flow.Dir, payload []byte) {
+	if len(payload) == 0 {
+		return
+	}
+	if a.app == nil {
+		if m.Proto != packet.ProtoTCP && m.Proto != packet.ProtoUDP {
+			return
+		}
+		sport, dport := m.SrcPort, m.DstPort
+		if d != fwd {
+			sport, dport = dport, sport
+		}
+		a.app = app.New(m.Proto, sport, dport)
+	} else if a.app.Done() {
+		return
+	}
+	a.app.Feed(payload, int(d), m.Seq, m.PayloadCap < m.PayloadLen || m.Frag)
+}
+
+// App returns what the inspection of the flow's payload read; nil when the
+// flow had no TCP or UDP payload or was not inspected.
+func (a *Acc) App() *app.State { return a.app }
 
 // First and Last are the times of the flow's first and latest packets, ns.
 func (a *Acc) First() int64 { return a.first }

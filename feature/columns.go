@@ -2,6 +2,7 @@ package feature
 
 import (
 	"fmt"
+	"github.com/flowmeter/flowmeter/app"
 	"math"
 	"strconv"
 	"strings"
@@ -37,6 +38,7 @@ const (
 	FieldSeedProto    // "TCP", "UDP", "ICMP" or the number
 	FieldCommunityID  // Community ID v1; Index is icmp_type's (icmp_code follows it)
 	FieldNamedLabel   // the label in a dataset's own names; Index is the LabelNames style
+	FieldApp          // application metadata (Record.App); Index is the app.Field
 )
 
 // Column is one output column.
@@ -52,7 +54,7 @@ type Column struct {
 func (c Column) IsString() bool {
 	switch c.Field {
 	case FieldFlowID, FieldSrcIP, FieldDstIP, FieldFirst, FieldLast, FieldEnd, FieldCapture,
-		FieldLabel, FieldCategory, FieldVerdict, FieldCICFlowID, FieldCICTimestamp, FieldSeedTuple, FieldSeedProto, FieldCommunityID, FieldNamedLabel:
+		FieldLabel, FieldCategory, FieldVerdict, FieldCICFlowID, FieldCICTimestamp, FieldSeedTuple, FieldSeedProto, FieldCommunityID, FieldNamedLabel, FieldApp:
 		return true
 	}
 	return false
@@ -66,6 +68,9 @@ type Options struct {
 	// LabelsCIC2017 (BENIGN), LabelsCIC2018 (Benign) or LabelsNative
 	// (benign, malicious); "" for the set's own.
 	LabelNames string
+	// App adds the application metadata columns (app_proto, tls_*, dns_*,
+	// http_*, ssh_*) after the features of the native set.
+	App bool
 }
 
 // Label name styles (Options.LabelNames).
@@ -95,6 +100,25 @@ func appendNamedLabel(dst []byte, r *Record, style int) []byte {
 		return append(dst, "ATTACK"...)
 	}
 	return append(dst, "Attack"...)
+}
+
+// AppColumns returns the application metadata columns (see app.Fields).
+func AppColumns() []Column {
+	cols := make([]Column, app.NumFields)
+	for i, f := range app.Fields {
+		cols[i] = Column{Name: f.Name, Field: FieldApp, Index: i}
+	}
+	return cols
+}
+
+// HasApp reports whether cols hold an application metadata column.
+func HasApp(cols []Column) bool {
+	for _, c := range cols {
+		if c.Field == FieldApp {
+			return true
+		}
+	}
+	return false
 }
 
 // Column set names.
@@ -201,6 +225,9 @@ func nativeColumns(s *Schema, o Options) []Column {
 	}
 	for i, f := range s.Features {
 		cols = append(cols, Column{Name: f.Name, Field: FieldFeature, Index: i, Count: IsCount(f)})
+	}
+	if o.App {
+		cols = append(cols, AppColumns()...)
 	}
 	if o.Labels {
 		cols = append(cols, Column{Name: "label", Field: FieldLabel}, Column{Name: "category", Field: FieldCategory})
@@ -500,6 +527,8 @@ func AppendValue(dst []byte, r *Record, c Column) []byte {
 		return strconv.AppendUint(dst, uint64(r.Dst.Port()), 10)
 	case FieldSeedProto:
 		return append(dst, protoName(r.Proto)...)
+	case FieldApp:
+		return r.App.AppendField(dst, app.Field(c.Index))
 	}
 	return dst
 }

@@ -3,6 +3,8 @@ package feature
 import (
 	"net/netip"
 
+	"github.com/flowmeter/flowmeter/app"
+
 	"github.com/flowmeter/flowmeter/flow"
 )
 
@@ -22,6 +24,7 @@ type Record struct {
 	Capture  string // the capture file the flow came from
 
 	Values []float64
+	App    *app.State // the payload's application metadata; nil when none
 
 	Label, Category string // empty when unlabelled
 	Score           float64

@@ -94,7 +94,11 @@ func (p *encodePipe) add(key flow.Key, src, dst netip.AddrPort, a *feature.Acc, 
 	it := &c.items[c.n]
 	c.n++
 	it.key, it.src, it.dst, it.reason = key, src, dst, reason
-	a.CopyTo(&it.acc)
+	if reason == flow.Early {
+		a.CopyTo(&it.acc) // from the table: the flow goes on
+	} else {
+		a.MoveTo(&it.acc)
+	}
 	it.cv = p.m.context(key, src, dst, a, reason)
 	if c.n == len(c.items) {
 		p.send()

@@ -75,6 +75,10 @@ type Config struct {
 	// Shared, when set, is the state several meters share when they meter
 	// one traffic in parallel (live capture workers, RunLive).
 	Shared *Shared
+	// App, when set, inspects the payload of each flow's first packets for
+	// its application protocol and handshake metadata (Record.App; the
+	// app package).
+	App bool
 }
 
 // Shared is what parallel meters share: the context of all their flows, a
@@ -327,7 +331,7 @@ func (m *Meter) Packet(meta *packet.Meta, data []byte, info capture.Info) {
 		}
 		return
 	}
-	e := m.stage.packet(meta, m.index)
+	e := m.stage.packet(meta, m.index, inspected(m.cfg.App, meta, data))
 	if m.trackIDs {
 		m.onPacket(info.Number, feature.FlowID(e.Key, e.State.First()))
 	}
@@ -420,6 +424,7 @@ func (m *Meter) fill(r *feature.Record, key flow.Key, src, dst netip.AddrPort, a
 	r.First, r.Last = a.First(), a.Last()
 	r.End = reason
 	r.Capture = capture
+	r.App = a.App()
 	r.Label, r.Category, r.Score, r.Verdict = "", "", 0, ""
 	m.cfg.Schema.Fill(a, cv, r.Values)
 	for _, d := range m.cfg.Decorate {

@@ -90,6 +90,7 @@ type shardItem struct {
 	mark bool  // not a packet: mark the flow with key as unreachable (ICMP error)
 	key  flow.Key
 	meta packet.Meta
+	pay  [2]int32 // the inspected payload: shardBatch.pay[pay[0]:pay[1]]
 }
 
 type shardBatch struct {
@@ -101,6 +102,7 @@ type shardBatch struct {
 	in    [][]shardItem // per worker
 	out   [][]flowOut   // per worker, in emission order
 	open  [][]int32     // per worker, per frame: flows open after it
+	pay   []byte        // the inspected payloads of the frames (Config.App)
 	flush bool          // the last batch: the writer then drains the workers' tables
 	wg    sync.WaitGroup
 }
@@ -207,6 +209,7 @@ func (s *sharded) next(base int64) *shardBatch {
 		b.in[i] = b.in[i][:0]
 		b.out[i] = b.out[i][:0]
 	}
+	b.pay = b.pay[:0]
 	return b
 }
 
@@ -231,7 +234,13 @@ func (s *sharded) frame(b *shardBatch, meta *packet.Meta, data []byte, info capt
 	b.times[g] = meta.Time
 	k, _ := flow.KeyOf(meta)
 	w := int(k.ShardHash() % uint64(len(s.workers)))
-	b.in[w] = append(b.in[w], shardItem{g: g, meta: *meta})
+	it := shardItem{g: g, meta: *meta}
+	if p := inspected(s.m.cfg.App, meta, data); len(p) > 0 {
+		it.pay[0] = int32(len(b.pay))
+		b.pay = append(b.pay, p...)
+		it.pay[1] = int32(len(b.pay))
+	}
+	b.in[w] = append(b.in[w], it)
 	if meta.ICMPError {
 		k := flow.TupleKey(&meta.Inner)
 		w := int(k.ShardHash() % uint64(len(s.workers)))
@@ -281,7 +290,7 @@ func (w *shardWorker) batch(b *shardBatch) {
 				w.st.markUnreachable(it.key)
 				continue
 			}
-			e := w.st.packet(&it.meta, b.base+int64(g))
+			e := w.st.packet(&it.meta, b.base+int64(g), b.pay[it.pay[0]:it.pay[1]])
 			if track {
 				b.ids[g] = feature.FlowID(e.Key, e.State.First())
 			}
@@ -301,7 +310,11 @@ func (w *shardWorker) out(e *flow.Entry[flowState], reason flow.EndReason, step 
 	f := &o[len(o)-1]
 	f.key, f.src, f.dst, f.reason = e.Key, e.Src(), e.Dst(), reason
 	f.g, f.step, f.closed, f.touch = w.g, step, e.Closed() != flow.Open, e.State.touch
-	e.State.CopyTo(&f.acc)
+	if reason == flow.Early {
+		e.State.CopyTo(&f.acc) // the flow goes on
+	} else {
+		e.State.MoveTo(&f.acc)
+	}
 }
 
 // writer merges each batch's ended flows in the one-table order and

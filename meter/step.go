@@ -33,11 +33,12 @@ type stage struct {
 	step   uint8
 	max    int // most flows open at once
 	emitFn flow.EmitFunc[flowState]
+	app    bool // Config.App
 }
 
 func newStage(cfg Config, out func(*flow.Entry[flowState], flow.EndReason, uint8)) *stage {
 	earlyN := cfg.Schema.EarlyN
-	s := &stage{early: cfg.EarlyAfter, out: out}
+	s := &stage{early: cfg.EarlyAfter, out: out, app: cfg.App}
 	s.table = flow.NewTable(cfg.Flow, func(st *flowState) {
 		st.Reset()
 		st.EarlyN = earlyN
@@ -50,14 +51,18 @@ func newStage(cfg Config, out func(*flow.Entry[flowState], flow.EndReason, uint8
 // frame's time, finds or starts the frame's flow (which may first end that
 // flow's record: a new SYN after a close, the active timeout), adds the
 // frame to it, and writes the flow's early record when it reaches
-// Config.EarlyAfter packets. index is the frame's index in its input. The
-// returned entry is valid until the next call.
-func (s *stage) packet(meta *packet.Meta, index int64) *flow.Entry[flowState] {
+// Config.EarlyAfter packets. index is the frame's index in its input;
+// payload is its captured transport payload (see inspected). The returned
+// entry is valid until the next call.
+func (s *stage) packet(meta *packet.Meta, index int64, payload []byte) *flow.Entry[flowState] {
 	s.expire(meta.Time)
 	s.step = stepLookup
 	e, dir := s.table.Lookup(meta, s.emitFn)
 	e.State.touch = index
 	e.State.Add(meta, dir)
+	if s.app && len(payload) > 0 {
+		e.State.Inspect(meta, dir, payload)
+	}
 	if s.early > 0 && e.State.Packets() == s.early {
 		s.out(e, flow.Early, stepEarly)
 	}
@@ -65,6 +70,22 @@ func (s *stage) packet(meta *packet.Meta, index int64) *flow.Entry[flowState] {
 		s.max = n
 	}
 	return e
+}
+
+// maxInspected is how much of one packet's payload the inspection of
+// application protocols is given: the sharded path copies that much of
+// every payload for its workers, and the one-table path gives no more, so
+// that both read the same.
+const maxInspected = 4096
+
+// inspected returns the part of meta's frame that the application
+// protocol inspection reads (nil when it is off or there is no payload).
+func inspected(on bool, meta *packet.Meta, frame []byte) []byte {
+	if !on {
+		return nil
+	}
+	p := meta.Payload(frame)
+	return p[:min(len(p), maxInspected)]
 }
 
 // expire ends the flows idle (or lingering) as of time t.

@@ -19,6 +19,16 @@ const (
 // m.Time is left as it was. Decode returns OK or the reason the frame has no
 // flow packet. It never panics on any input and never allocates.
 func (m *Meta) Decode(frame []byte, link Link, wireLen int) Reason {
+	r := m.decode(frame, link, wireLen)
+	if m.PayloadCap > 0 {
+		// decodeL4 left the capacity from the payload on; the payload's
+		// offset in the frame follows from the frame's own.
+		m.PayloadOff = cap(frame) - m.PayloadOff
+	}
+	return r
+}
+
+func (m *Meta) decode(frame []byte, link Link, wireLen int) Reason {
 	t := m.Time
 	*m = Meta{Time: t, WireLen: wireLen}
 	var ip []byte
@@ -315,6 +325,12 @@ func (m *Meta) decodeL4(b []byte, payload int) Reason {
 		m.L4HdrLen = 0
 	}
 	m.PayloadLen = payload - m.L4HdrLen
+	if (m.Proto == ProtoTCP || m.Proto == ProtoUDP) && m.PayloadLen > 0 {
+		if n := min(len(b)-m.L4HdrLen, m.PayloadLen); n > 0 {
+			m.PayloadCap = n
+			m.PayloadOff = cap(b) - m.L4HdrLen // made an offset by Decode
+		}
+	}
 	return OK
 }
 

@@ -82,6 +82,20 @@ func TestDecode(t *testing.T) {
 				t.Fatalf("Decode = %v, want ok", r)
 			}
 			tt.want.WireLen = len(data)
+			// the payload: the builder's byte pattern, where it is captured
+			if p := m.Payload(data); (tt.want.Proto == 6 || tt.want.Proto == 17) && tt.want.FragOffset == 0 {
+				if len(p) != tt.want.PayloadLen {
+					t.Errorf("Payload: %d bytes, want %d", len(p), tt.want.PayloadLen)
+				}
+				for i, c := range p {
+					if c != byte('a'+i%26) {
+						t.Fatalf("Payload byte %d = %q, want %q", i, c, byte('a'+i%26))
+					}
+				}
+				m.PayloadOff, m.PayloadCap = 0, 0
+			} else if len(p) != 0 {
+				t.Errorf("Payload: %d bytes, want none", len(p))
+			}
 			if m != tt.want {
 				t.Errorf("Decode:\n got %+v\nwant %+v", m, tt.want)
 			}

@@ -115,6 +115,12 @@ type Meta struct {
 	L4HdrLen   int // transport header length (TCP incl. options, UDP 8, ICMP 8); 0 for fragments and other protocols
 	PayloadLen int // transport payload: IPLen - IP headers - L4HdrLen
 
+	// The captured bytes of a TCP or UDP payload (for a first fragment,
+	// the part in it): frame[PayloadOff:PayloadOff+PayloadCap]. PayloadCap
+	// is 0 when none was captured, and less than PayloadLen when the snap
+	// length cut it.
+	PayloadOff, PayloadCap int
+
 	TCPFlags uint8
 	Window   uint16 // TCP window field, unscaled
 	Seq, Ack uint32
@@ -135,6 +141,16 @@ type Meta struct {
 	FragFirst  bool
 	FragID     uint32
 	FragOffset uint16
+}
+
+// Payload returns the captured transport payload of frame, the frame m was
+// decoded from (empty for later fragments and protocols other than TCP and
+// UDP).
+func (m *Meta) Payload(frame []byte) []byte {
+	if m.PayloadCap == 0 || m.PayloadOff+m.PayloadCap > len(frame) {
+		return nil
+	}
+	return frame[m.PayloadOff : m.PayloadOff+m.PayloadCap]
 }
 
 // Tuple is a 5-tuple quoted inside an ICMP error.

@@ -92,6 +92,7 @@ func (f *classifyFlags) setup(stderr io.Writer) (*metering, *model.Classifier, [
 	}
 	r.classify(cl)
 	cols, err := f.out.cols(s, feature.Options{Labels: r.rules != nil, Scores: true})
+	r.cfg.App = feature.HasApp(cols)
 	return r, cl, cols, err
 }
 

@@ -37,10 +37,18 @@ func NewTCP(client, server netip.AddrPort, clock *Clock) *TCP {
 }
 
 func (c *TCP) frame(fromClient bool, flags uint8, payload int) Packet {
+	return c.frameBody(fromClient, flags, payload, nil)
+}
+
+func (c *TCP) frameBody(fromClient bool, flags uint8, payload int, body []byte) Packet {
 	f := c.Template
 	f.Proto = packet.ProtoTCP
 	f.Flags = flags
 	f.Payload = payload
+	f.Body = body
+	if body != nil {
+		payload = len(body)
+	}
 	if fromClient {
 		f.Src, f.Dst, f.SrcPort, f.DstPort = c.Client.Addr(), c.Server.Addr(), c.Client.Port(), c.Server.Port()
 		f.Seq, f.Ack = c.cseq, c.sseq
@@ -78,6 +86,18 @@ func (c *TCP) Data(fromClient bool, n int) Packet {
 	return c.frame(fromClient, packet.FlagPSH|packet.FlagACK, n)
 }
 
+// Send returns the segments (at most 1448 bytes each) that carry body from
+// one side.
+func (c *TCP) Send(fromClient bool, body []byte) []Packet {
+	var out []Packet
+	for len(body) > 0 {
+		n := min(len(body), 1448)
+		out = append(out, c.frameBody(fromClient, packet.FlagPSH|packet.FlagACK, 0, body[:n:n]))
+		body = body[n:]
+	}
+	return out
+}
+
 // Ack returns a bare ACK.
 func (c *TCP) Ack(fromClient bool) Packet { return c.frame(fromClient, packet.FlagACK, 0) }
 
@@ -99,6 +119,15 @@ func (c *TCP) Close(fromClient bool) []Packet {
 // Reset returns a RST-ACK from the given side.
 func (c *TCP) Reset(fromClient bool) Packet {
 	return c.frame(fromClient, packet.FlagRST|packet.FlagACK, 0)
+}
+
+// UDPBody returns a UDP datagram carrying body.
+func UDPBody(t time.Time, tmpl Frame, src, dst netip.AddrPort, body []byte) Packet {
+	f := tmpl
+	f.Proto = packet.ProtoUDP
+	f.Src, f.Dst, f.SrcPort, f.DstPort = src.Addr(), dst.Addr(), src.Port(), dst.Port()
+	f.Body = body
+	return Packet{Time: t, Data: f.Bytes()}
 }
 
 // UDP returns a UDP datagram.

@@ -24,9 +24,10 @@ type Frame struct {
 	Seq, Ack         uint32
 	Window           uint16
 	TTL              uint8
-	Payload          int // payload bytes (a repeating pattern)
-	TCPOptions       int // bytes of TCP options (NOPs), rounded up to 4
-	IPOptions        int // bytes of IPv4 options (NOPs), rounded up to 4
+	Payload          int    // payload bytes (a repeating pattern)
+	Body             []byte // the payload itself, when set (Payload is then ignored)
+	TCPOptions       int    // bytes of TCP options (NOPs), rounded up to 4
+	IPOptions        int    // bytes of IPv4 options (NOPs), rounded up to 4
 	IPv6Ext          []uint8
 	ICMPType         uint8
 	ICMPCode         uint8
@@ -116,6 +117,9 @@ func (f Frame) ipPacket() []byte {
 func pad4(n int) int { return (n + 3) &^ 3 }
 
 func (f Frame) payload() []byte {
+	if f.Body != nil {
+		return f.Body
+	}
 	p := make([]byte, f.Payload)
 	for i := range p {
 		p[i] = byte('a' + i%26)
@@ -130,6 +134,7 @@ func (f Frame) transport() []byte {
 		return f.payload()
 	}
 	var h []byte
+	body := f.payload()
 	switch f.Proto {
 	case packet.ProtoTCP:
 		opt := pad4(f.TCPOptions)
@@ -152,13 +157,13 @@ func (f Frame) transport() []byte {
 		h = make([]byte, 8)
 		binary.BigEndian.PutUint16(h[0:2], f.SrcPort)
 		binary.BigEndian.PutUint16(h[2:4], f.DstPort)
-		binary.BigEndian.PutUint16(h[4:6], uint16(8+f.Payload))
+		binary.BigEndian.PutUint16(h[4:6], uint16(8+len(body)))
 	case packet.ProtoICMP, packet.ProtoICMPv6:
 		h = make([]byte, 8)
 		h[0], h[1] = f.ICMPType, f.ICMPCode
 		binary.BigEndian.PutUint16(h[4:6], uint16(f.SrcPort)) // echo identifier
 	}
-	return append(h, f.payload()...)
+	return append(h, body...)
 }
 
 func (f Frame) ttl() uint8 {

@@ -137,7 +137,7 @@ func compile(cols []feature.Column) []op {
 		case c.Field == feature.FieldFeature && (c.Scale == 0 || c.Scale == 1):
 			ops[i] = op{kind: opFeature, index: c.Index}
 		case c.Field == feature.FieldCapture, c.Field == feature.FieldLabel, c.Field == feature.FieldCategory,
-			c.Field == feature.FieldNamedLabel, c.Field == feature.FieldVerdict:
+			c.Field == feature.FieldNamedLabel, c.Field == feature.FieldVerdict, c.Field == feature.FieldApp:
 			ops[i] = op{kind: opText}
 		}
 	}

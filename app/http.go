@@ -1,0 +1,82 @@
+package app
+
+import "bytes"
+
+// http reads the head of the first HTTP/1.x message of one direction: a
+// request (method, target length, Host, User-Agent) or a response (status,
+// Content-Type). It returns true until the head's end (an empty line) is in
+// b; the lines that are complete are read each time.
+func (s *State) http(b []byte, dir int) (more bool) {
+	line, full := firstLine(b)
+	if !full {
+		return true
+	}
+	request := true
+	if bytes.HasPrefix(line, []byte("HTTP/1.")) {
+		request = false
+		if len(line) >= 12 && isDigits(line[9:12]) {
+			n := int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0')
+			s.setUint(HTTPStatus, uint64(n))
+		}
+	} else {
+		sp := bytes.IndexByte(line, ' ')
+		last := bytes.LastIndexByte(line, ' ')
+		if sp <= 0 || last <= sp {
+			return false
+		}
+		s.set(HTTPMethod, line[:sp])
+		s.setUint(HTTPPathLen, uint64(last-sp-1))
+	}
+	rest := b[len(line):]
+	for {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			return true
+		}
+		rest = rest[i+1:]
+		h, full := firstLine(rest)
+		if !full {
+			return true
+		}
+		if len(h) == 0 {
+			return false // the end of the head
+		}
+		colon := bytes.IndexByte(h, ':')
+		if colon <= 0 {
+			continue
+		}
+		name, value := h[:colon], bytes.TrimSpace(h[colon+1:])
+		switch {
+		case request && bytes.EqualFold(name, []byte("Host")):
+			s.set(HTTPHost, value)
+		case request && bytes.EqualFold(name, []byte("User-Agent")):
+			s.set(HTTPUserAgent, value)
+		case !request && bytes.EqualFold(name, []byte("Content-Type")):
+			s.set(HTTPContentType, value)
+		}
+	}
+}
+
+// ssh reads one direction's identification line ("SSH-2.0-…"); a server
+// may send other lines before it. It returns true until the line is in b.
+func (s *State) ssh(b []byte, dir int) (more bool) {
+	for len(b) > 0 {
+		line, full := firstLine(b)
+		if !full {
+			return len(b) < 1024
+		}
+		if bytes.HasPrefix(line, []byte("SSH-")) {
+			f := SSHClient
+			if dir == 1 {
+				f = SSHServer
+			}
+			s.set(f, line)
+			return false
+		}
+		b = b[len(line):]
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+	}
+	return true
+}

@@ -1,0 +1,426 @@
+package app
+
+import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"slices"
+	"strconv"
+)
+
+// TLS handshake message types read here.
+const (
+	hsClientHello = 1
+	hsServerHello = 2
+)
+
+// tls reads the first handshake message of a TLS stream (a ClientHello or
+// ServerHello, whichever direction sends it), which may span records and
+// segments. It returns true while that message is incomplete.
+func (s *State) tls(b []byte, dir int, cut bool) (more bool) {
+	// the common case: the whole message in the first record
+	if len(b) >= 9 && b[0] == 0x16 {
+		rl := int(binary.BigEndian.Uint16(b[3:5]))
+		hl := int(b[6])<<16 | int(b[7])<<8 | int(b[8])
+		if hl+4 <= rl && 5+rl <= len(b) {
+			s.handshake(b[5], b[9:9+hl], 't')
+			return false
+		}
+	}
+	// gather the handshake bytes of consecutive records
+	msg := s.hs[:0]
+	partial := false // the last record is cut short by the end of b
+	for len(b) >= 5 && b[0] == 0x16 {
+		rl := int(binary.BigEndian.Uint16(b[3:5]))
+		if 5+rl > len(b) {
+			msg = append(msg, b[5:]...)
+			b, partial = nil, true
+			break
+		}
+		msg = append(msg, b[5:5+rl]...)
+		b = b[5+rl:]
+	}
+	s.hs = msg
+	if len(msg) >= 4 {
+		hl := int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3])
+		if 4+hl <= len(msg) {
+			s.handshake(msg[0], msg[4:4+hl], 't')
+			return false
+		}
+	}
+	// incomplete: more, unless another record type followed
+	return !cut && (partial || len(b) < 5)
+}
+
+// handshake reads one complete handshake message body.
+func (s *State) handshake(typ byte, body []byte, transport byte) {
+	switch typ {
+	case hsClientHello:
+		s.clientHello(body, transport)
+	case hsServerHello:
+		s.serverHello(body)
+	}
+}
+
+// isGREASE reports whether v is a GREASE value (RFC 8701): 0x?a?a with both
+// bytes equal.
+func isGREASE(v uint16) bool { return v&0x0f0f == 0x0a0a && v>>8 == v&0xff }
+
+// reader reads a TLS message's fields; a read past the end sets bad.
+type reader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *reader) u8() int {
+	if len(r.b) < 1 {
+		r.bad = true
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return int(v)
+}
+
+func (r *reader) u16() int {
+	if len(r.b) < 2 {
+		r.bad = true
+		r.b = nil
+		return 0
+	}
+	v := binary.BigEndian.Uint16(r.b)
+	r.b = r.b[2:]
+	return int(v)
+}
+
+func (r *reader) bytes(n int) []byte {
+	if n > len(r.b) {
+		r.bad = true
+		v := r.b
+		r.b = nil
+		return v
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+// hello holds the lists of a ClientHello that fingerprints use, in fixed
+// arrays (longer lists are cut; no real client comes near).
+type hello struct {
+	version               uint16
+	ciphers, exts, groups [128]uint16
+	nc, ne, ng            int
+	formats               [32]uint8
+	nf                    int
+	sigs                  [64]uint16
+	ns                    int
+	maxVersion            uint16 // highest supported_versions entry, not GREASE
+	sni                   bool
+	alpn0                 []byte // first ALPN value
+	allCiphers, allExts   int    // counts before the arrays cut them
+}
+
+func (s *State) clientHello(body []byte, transport byte) {
+	var h hello
+	r := reader{b: body}
+	h.version = uint16(r.u16())
+	r.bytes(32)
+	r.bytes(r.u8()) // session id
+	cs := reader{b: r.bytes(r.u16())}
+	if transport == 'd' {
+		// DTLS has a cookie before the ciphers; not read here
+		return
+	}
+	r.bytes(r.u8()) // compression methods
+	for len(cs.b) >= 2 {
+		c := uint16(cs.u16())
+		if isGREASE(c) {
+			continue
+		}
+		h.allCiphers++
+		if h.nc < len(h.ciphers) {
+			h.ciphers[h.nc] = c
+			h.nc++
+		}
+	}
+	if r.bad {
+		return
+	}
+	exts := reader{b: r.bytes(r.u16())}
+	for len(exts.b) >= 4 && !exts.bad {
+		typ := uint16(exts.u16())
+		data := exts.bytes(exts.u16())
+		if isGREASE(typ) {
+			continue
+		}
+		h.allExts++
+		if h.ne < len(h.exts) {
+			h.exts[h.ne] = typ
+			h.ne++
+		}
+		e := reader{b: data}
+		switch typ {
+		case 0x0000: // server_name
+			h.sni = true
+			list := reader{b: e.bytes(e.u16())}
+			for len(list.b) >= 3 && !list.bad {
+				kind := list.u8()
+				name := list.bytes(list.u16())
+				if kind == 0 && !list.bad {
+					s.set(TLSSNI, name)
+					break
+				}
+			}
+		case 0x0010: // ALPN
+			list := reader{b: e.bytes(e.u16())}
+			alpn := s.scr[:0]
+			for len(list.b) > 0 && !list.bad {
+				p := list.bytes(list.u8())
+				if h.alpn0 == nil {
+					h.alpn0 = p
+				}
+				if len(alpn) > 0 {
+					alpn = append(alpn, ',')
+				}
+				alpn = append(alpn, p...)
+			}
+			s.set(TLSALPN, alpn)
+			s.scr = alpn
+		case 0x000a: // supported_groups
+			list := reader{b: e.bytes(e.u16())}
+			for len(list.b) >= 2 {
+				g := uint16(list.u16())
+				if !isGREASE(g) && h.ng < len(h.groups) {
+					h.groups[h.ng] = g
+					h.ng++
+				}
+			}
+		case 0x000b: // ec_point_formats
+			for _, f := range e.bytes(e.u8()) {
+				if h.nf < len(h.formats) {
+					h.formats[h.nf] = f
+					h.nf++
+				}
+			}
+		case 0x000d: // signature_algorithms
+			list := reader{b: e.bytes(e.u16())}
+			for len(list.b) >= 2 {
+				a := uint16(list.u16())
+				if !isGREASE(a) && h.ns < len(h.sigs) {
+					h.sigs[h.ns] = a
+					h.ns++
+				}
+			}
+		case 0x002b: // supported_versions
+			list := reader{b: e.bytes(e.u8())}
+			for len(list.b) >= 2 {
+				v := uint16(list.u16())
+				if !isGREASE(v) && v > h.maxVersion {
+					h.maxVersion = v
+				}
+			}
+		}
+	}
+	s.scr = h.ja3(s.scr[:0])
+	sum := md5.Sum(s.scr)
+	s.setHex(TLSJA3, sum[:])
+	s.scr = h.ja4(s.scr[:0], transport)
+	s.set(TLSJA4, s.scr)
+}
+
+func (s *State) setHex(f Field, b []byte) {
+	var buf [64]byte
+	s.setRaw(f, hex.AppendEncode(buf[:0], b))
+}
+
+func appendList16(dst []byte, vs []uint16) []byte {
+	for i, v := range vs {
+		if i > 0 {
+			dst = append(dst, '-')
+		}
+		dst = strconv.AppendUint(dst, uint64(v), 10)
+	}
+	return dst
+}
+
+// ja3 appends the JA3 string: version,ciphers,extensions,groups,formats,
+// each list's values in decimal joined by '-', GREASE left out.
+func (h *hello) ja3(dst []byte) []byte {
+	dst = strconv.AppendUint(dst, uint64(h.version), 10)
+	dst = append(dst, ',')
+	dst = appendList16(dst, h.ciphers[:h.nc])
+	dst = append(dst, ',')
+	dst = appendList16(dst, h.exts[:h.ne])
+	dst = append(dst, ',')
+	dst = appendList16(dst, h.groups[:h.ng])
+	dst = append(dst, ',')
+	for i, f := range h.formats[:h.nf] {
+		if i > 0 {
+			dst = append(dst, '-')
+		}
+		dst = strconv.AppendUint(dst, uint64(f), 10)
+	}
+	return dst
+}
+
+// ja4Version is JA4's two characters for a TLS version.
+func ja4Version(v uint16) string {
+	switch v {
+	case 0x0304:
+		return "13"
+	case 0x0303:
+		return "12"
+	case 0x0302:
+		return "11"
+	case 0x0301:
+		return "10"
+	case 0x0300:
+		return "s3"
+	case 0x0002:
+		return "s2"
+	case 0xfeff:
+		return "d1"
+	case 0xfefd:
+		return "d2"
+	case 0xfefc:
+		return "d3"
+	}
+	return "00"
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+}
+
+// ja4ALPN is JA4's two characters for the first ALPN value.
+func ja4ALPN(dst, p []byte) []byte {
+	if len(p) == 0 {
+		return append(dst, '0', '0')
+	}
+	first, last := p[0], p[len(p)-1]
+	if isAlnum(first) && isAlnum(last) {
+		return append(dst, first, last)
+	}
+	const hx = "0123456789abcdef"
+	return append(dst, hx[first>>4], hx[last&15])
+}
+
+func appendHex16(dst []byte, vs []uint16) []byte {
+	const hx = "0123456789abcdef"
+	for i, v := range vs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, hx[v>>12], hx[v>>8&15], hx[v>>4&15], hx[v&15])
+	}
+	return dst
+}
+
+// ja4 appends the JA4 fingerprint (FoxIO's JA4 specification).
+func (h *hello) ja4(dst []byte, transport byte) []byte {
+	v := h.version
+	if h.maxVersion != 0 {
+		v = h.maxVersion
+	}
+	dst = append(dst, transport)
+	dst = append(dst, ja4Version(v)...)
+	if h.sni {
+		dst = append(dst, 'd')
+	} else {
+		dst = append(dst, 'i')
+	}
+	nc, ne := min(h.allCiphers, 99), min(h.allExts, 99)
+	dst = append(dst, byte('0'+nc/10), byte('0'+nc%10), byte('0'+ne/10), byte('0'+ne%10))
+	dst = ja4ALPN(dst, h.alpn0)
+	dst = append(dst, '_')
+	var list [128]uint16
+	var tmp [1024]byte
+	const none = "000000000000"
+	if h.nc == 0 {
+		dst = append(dst, none...)
+	} else {
+		c := list[:h.nc]
+		copy(c, h.ciphers[:h.nc])
+		slices.Sort(c)
+		sum := sha256.Sum256(appendHex16(tmp[:0], c))
+		dst = hex.AppendEncode(dst, sum[:6])
+	}
+	dst = append(dst, '_')
+	e := list[:0]
+	for _, x := range h.exts[:h.ne] {
+		if x != 0x0000 && x != 0x0010 {
+			e = append(e, x)
+		}
+	}
+	if len(e) == 0 {
+		return append(dst, none...)
+	}
+	slices.Sort(e)
+	str := appendHex16(tmp[:0], e)
+	if h.ns > 0 {
+		str = append(str, '_')
+		str = appendHex16(str, h.sigs[:h.ns])
+	}
+	sum := sha256.Sum256(str)
+	return hex.AppendEncode(dst, sum[:6])
+}
+
+func (s *State) serverHello(body []byte) {
+	r := reader{b: body}
+	version := uint16(r.u16())
+	r.bytes(32)
+	r.bytes(r.u8())
+	cipher := uint16(r.u16())
+	r.u8() // compression
+	if r.bad {
+		return
+	}
+	chosen := version
+	ja3s := strconv.AppendUint(s.scr[:0], uint64(version), 10)
+	ja3s = append(ja3s, ',')
+	ja3s = strconv.AppendUint(ja3s, uint64(cipher), 10)
+	ja3s = append(ja3s, ',')
+	exts := reader{b: r.bytes(r.u16())}
+	first := true
+	for len(exts.b) >= 4 && !exts.bad {
+		typ := uint16(exts.u16())
+		data := exts.bytes(exts.u16())
+		if !first {
+			ja3s = append(ja3s, '-')
+		}
+		first = false
+		ja3s = strconv.AppendUint(ja3s, uint64(typ), 10)
+		if typ == 0x002b && len(data) == 2 {
+			chosen = binary.BigEndian.Uint16(data)
+		}
+	}
+	s.scr = ja3s
+	sum := md5.Sum(ja3s)
+	s.setHex(TLSJA3S, sum[:])
+	s.setString(TLSVersion, tlsVersionName(chosen))
+	var buf [8]byte
+	s.setRaw(TLSCipher, append(append(buf[:0], '0', 'x'), hex4(cipher)...))
+}
+
+func hex4(v uint16) []byte {
+	const hx = "0123456789abcdef"
+	return []byte{hx[v>>12], hx[v>>8&15], hx[v>>4&15], hx[v&15]}
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case 0x0304:
+		return "TLSv1.3"
+	case 0x0303:
+		return "TLSv1.2"
+	case 0x0302:
+		return "TLSv1.1"
+	case 0x0301:
+		return "TLSv1.0"
+	case 0x0300:
+		return "SSLv3"
+	}
+	return "0x" + string(hex4(v))
+}
