@@ -17,7 +17,8 @@
 # real.pcap (bench/real.sh makes it from lab runs; not committed): real
 # traffic between network namespaces. In one run, on the same file, each
 # measured REPS times (median wall time): cat to /dev/null, flowmeter on one
-# core and with --workers 2 (all columns to CSV), Parquet and classification
+# core (with and without the application metadata, --app) and with
+# --workers 2 (all columns to CSV), Parquet and classification
 # on one core, and the Debian flow meters softflowd (-r, NetFlow v9 to a
 # local nfcapd) and argus (-r -w), when installed. Each is printed as
 # packets/s and as a ratio to cat: ratios within one run, not absolute times,
@@ -57,6 +58,10 @@ real() {
 	local one two pq cl
 	one=$(median $f taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter extract --workers 1 -o /dev/null $f)
 	row "flowmeter extract, 1 core" "$one"
+	local noapp
+	noapp=$(median $f taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter extract --app=false --workers 1 -o /dev/null $f)
+	row "flowmeter extract --app=false, 1 core" "$noapp"
+	echo "  application metadata (--app) costs: $(echo "($one - $noapp) / $noapp * 100" | bc -l | xargs printf "%.1f") % of the time"
 	two=$(median $f bench/out/flowmeter extract --workers 2 -o /dev/null $f)
 	row "flowmeter extract --workers 2" "$two"
 	echo "  --workers 2 / 1 core: $(echo "$one / $two" | bc -l | xargs printf "%.2f")×"

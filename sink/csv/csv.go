@@ -7,8 +7,9 @@ package csv
 
 import (
 	"bufio"
-	"bytes"
 	"io"
+
+	"github.com/flowmeter/flowmeter/app"
 
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/sink/internal/closing"
@@ -95,6 +96,15 @@ func (w *Writer) appendRow(b []byte, r *feature.Record) []byte {
 			default:
 				b = feature.AppendFloat(b, v)
 			}
+		case opApp:
+			if r.App != nil { // no payload, no metadata: an empty field
+				from := len(b)
+				b = r.App.AppendField(b, app.Field(o.index))
+				if needsQuote(b[from:]) {
+					v := append([]byte(nil), b[from:]...)
+					b = appendText(b[:from], v)
+				}
+			}
 		case opText:
 			from := len(b)
 			b = feature.AppendValue(b, r, w.cols[i])
@@ -128,6 +138,7 @@ const (
 	opValue = iota
 	opFeature
 	opText
+	opApp
 )
 
 func compile(cols []feature.Column) []op {
@@ -136,15 +147,24 @@ func compile(cols []feature.Column) []op {
 		switch {
 		case c.Field == feature.FieldFeature && (c.Scale == 0 || c.Scale == 1):
 			ops[i] = op{kind: opFeature, index: c.Index}
+		case c.Field == feature.FieldApp:
+			ops[i] = op{kind: opApp, index: c.Index}
 		case c.Field == feature.FieldCapture, c.Field == feature.FieldLabel, c.Field == feature.FieldCategory,
-			c.Field == feature.FieldNamedLabel, c.Field == feature.FieldVerdict, c.Field == feature.FieldApp:
+			c.Field == feature.FieldNamedLabel, c.Field == feature.FieldVerdict:
 			ops[i] = op{kind: opText}
 		}
 	}
 	return ops
 }
 
-func needsQuote(v []byte) bool { return bytes.ContainsAny(v, ",\"\r\n") }
+func needsQuote(v []byte) bool {
+	for _, c := range v {
+		if c == ',' || c == '"' || c == '\r' || c == '\n' {
+			return true
+		}
+	}
+	return false
+}
 
 func appendText(b, v []byte) []byte {
 	if !needsQuote(v) {
