@@ -57,7 +57,7 @@ func FuzzPipeline(f *testing.F) {
 		for _, workers := range []int{1, 2} {
 			var c collector
 			cfg := flow.Config{IdleTimeout: int64(50 * time.Millisecond), ActiveTimeout: int64(200 * time.Millisecond), Linger: int64(20 * time.Millisecond), MaxFlows: 3}
-			m := meter.New(meter.Config{Flow: cfg, Schema: schema, EarlyAfter: 2, Workers: workers}, &c)
+			m := meter.New(meter.Config{Flow: cfg, Schema: schema, EarlyAfter: 2, Workers: workers, App: true}, &c)
 			if err := m.Run(context.Background(), &source{pkts: pkts, link: packet.LinkEthernet}, "fuzz"); err != nil {
 				t.Fatal(err)
 			}

@@ -168,7 +168,8 @@ func TestFilesIndependent(t *testing.T) {
 
 // TestParallelIdentical checks that the sharded offline path, whose
 // records are filled and encoded on several goroutines (a CSV sink is a
-// RowSink), gives byte for byte the records (early ones included) and the
+// RowSink), gives byte for byte the records (early ones included, with the
+// application metadata read so far) and the
 // per-packet flow IDs of one worker, on the fixtures and, when present, on
 // the public captures.
 func TestParallelIdentical(t *testing.T) {
@@ -216,7 +217,8 @@ func TestParallelIdentical(t *testing.T) {
 // and returns the CSV, each packet's flow ID and the counts.
 func meterOut(t *testing.T, paths []string, cfg meter.Config) ([]byte, []uint64, *meter.Stats) {
 	t.Helper()
-	cols, _ := feature.Columns(feature.SetNative, schema, feature.Options{})
+	cols, _ := feature.Columns(feature.SetNative, schema, feature.Options{App: true})
+	cfg.App = true
 	var b bytes.Buffer
 	var ids []uint64
 	w := csv.NewWriter(&b, cols)

@@ -32,6 +32,9 @@ type collector struct{ recs []feature.Record }
 func (c *collector) Write(r *feature.Record) error {
 	cp := *r
 	cp.Values = append([]float64(nil), r.Values...)
+	if r.App != nil { // reused once Write returns
+		cp.App = r.App.Clone()
+	}
 	c.recs = append(c.recs, cp)
 	return nil
 }
