@@ -111,7 +111,7 @@ type FieldInfo struct {
 
 // Fields describes every metadata column, in column order.
 var Fields = [NumFields]FieldInfo{
-	FieldProto:      {"app_proto", false, "application protocol named from the payload (see docs/app.md): " + "dns, mdns, llmnr, http, http2, tls, quic, ssh, ftp, smtp, imap, pop3, ntp, dhcp, dhcpv6, smb, netbios, rdp, mysql, postgresql, redis, sip, ssdp, snmp, telnet; unknown when no payload was recognised, empty when the flow carried no payload"},
+	FieldProto:      {"app_proto", false, "application protocol named from the payload: dns, mdns, llmnr, http, http2, tls, quic, ssh, ftp, smtp, imap, pop3, ntp, dhcp, dhcpv6, smb, netbios, rdp, mysql, postgresql, redis, sip, ssdp, snmp, telnet; unknown when no payload was recognised, empty when the flow carried no payload"},
 	TLSVersion:      {"tls_version", false, "TLS version the server chose (ServerHello supported_versions, else its version): TLSv1.3, TLSv1.2, TLSv1.1, TLSv1.0, SSLv3, else 0x and 4 hex digits"},
 	TLSCipher:       {"tls_cipher", false, "cipher suite the server chose, 0x and 4 hex digits (0x1301 = TLS_AES_128_GCM_SHA256)"},
 	TLSSNI:          {"tls_sni", false, "server name the client asked for (ClientHello server_name; for QUIC, from the decrypted Initial)"},
@@ -207,8 +207,14 @@ func (s *State) Clone() *State {
 	return c
 }
 
-// Proto returns the flow's application protocol as far as it is known.
-func (s *State) Proto() Proto { return s.proto }
+// Proto returns the flow's application protocol as far as it is known
+// (Unknown for a nil State).
+func (s *State) Proto() Proto {
+	if s == nil {
+		return Unknown
+	}
+	return s.proto
+}
 
 // Done reports whether s looks at no more packets.
 func (s *State) Done() bool { return s.done }

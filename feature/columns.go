@@ -3,6 +3,7 @@ package feature
 import (
 	"fmt"
 	"github.com/flowmeter/flowmeter/app"
+	"github.com/flowmeter/flowmeter/flow"
 	"math"
 	"strconv"
 	"strings"
@@ -39,6 +40,10 @@ const (
 	FieldCommunityID  // Community ID v1; Index is icmp_type's (icmp_code follows it)
 	FieldNamedLabel   // the label in a dataset's own names; Index is the LabelNames style
 	FieldApp          // application metadata (Record.App); Index is the app.Field
+	FieldFirstMs      // first packet time, ms since the Unix epoch (whole)
+	FieldLastMs       // last packet time, ms since the Unix epoch (whole)
+	FieldNFExpiration // NFStream's expiration_id: 0 idle, 1 active, −1 any other end
+	FieldServerName   // TLS server name, else DNS query name, else HTTP host (NFStream's requested_server_name)
 )
 
 // Column is one output column.
@@ -54,7 +59,7 @@ type Column struct {
 func (c Column) IsString() bool {
 	switch c.Field {
 	case FieldFlowID, FieldSrcIP, FieldDstIP, FieldFirst, FieldLast, FieldEnd, FieldCapture,
-		FieldLabel, FieldCategory, FieldVerdict, FieldCICFlowID, FieldCICTimestamp, FieldSeedTuple, FieldSeedProto, FieldCommunityID, FieldNamedLabel, FieldApp:
+		FieldLabel, FieldCategory, FieldVerdict, FieldCICFlowID, FieldCICTimestamp, FieldSeedTuple, FieldSeedProto, FieldCommunityID, FieldNamedLabel, FieldApp, FieldServerName:
 		return true
 	}
 	return false
@@ -128,10 +133,11 @@ const (
 	SetCIC2018   = "cic2018"
 	SetCIC2017ML = "cic2017-ml" // the MachineLearningCVE CSVs: Destination Port, 77 features, Label
 	SetSeed      = "seed"
+	SetNFStream  = "nfstream" // NFStream's names where a meaning matches (accounting_mode 1: IP bytes)
 )
 
 // ColumnSets lists the accepted set names.
-var ColumnSets = []string{SetNative, SetCIC2017, SetCIC2017ML, SetCIC2018, SetSeed}
+var ColumnSets = []string{SetNative, SetCIC2017, SetCIC2017ML, SetCIC2018, SetSeed, SetNFStream}
 
 // Columns returns the columns of the named set for schema s.
 func Columns(set string, s *Schema, o Options) ([]Column, error) {
@@ -165,6 +171,8 @@ func Columns(set string, s *Schema, o Options) ([]Column, error) {
 		}
 	case SetSeed:
 		cols, err = seedColumns(s)
+	case SetNFStream:
+		cols, err = nfstreamColumns(s, o)
 	default:
 		return nil, fmt.Errorf("unknown column set %q (want one of %v)", set, ColumnSets)
 	}
@@ -372,6 +380,79 @@ func cicColumns(s *Schema, y2017 bool, labelStyle int) ([]Column, error) {
 	return append(cols, Column{Name: "Label", Field: FieldNamedLabel, Index: labelStyle}), nil
 }
 
+// nfstreamColumns returns NFStream's columns (its documented names, in its
+// order) where one of ours has the same meaning, with NFStream's units:
+// times in ms, sizes of the IP packet (NFStream's accounting_mode 1),
+// sample standard deviations. Left out: MAC addresses and OUIs, tunnel_id,
+// per-direction first/last seen, nDPI's category, guess and confidence.
+// application_name is app_proto (lower case, no "TLS.Google" sub-names);
+// client_fingerprint is JA3 and server_fingerprint JA3S.
+func nfstreamColumns(s *Schema, o Options) ([]Column, error) {
+	cols := []Column{
+		{Name: "id", Field: FieldFlowID},
+		{Name: "expiration_id", Field: FieldNFExpiration},
+		{Name: "src_ip", Field: FieldSrcIP},
+		{Name: "src_port", Field: FieldSrcPort},
+		{Name: "dst_ip", Field: FieldDstIP},
+		{Name: "dst_port", Field: FieldDstPort},
+		{Name: "protocol", Field: FieldProto},
+		{Name: "ip_version", Field: FieldVersion},
+		{Name: "vlan_id", Field: FieldVLAN},
+		{Name: "bidirectional_first_seen_ms", Field: FieldFirstMs},
+		{Name: "bidirectional_last_seen_ms", Field: FieldLastMs},
+	}
+	type m struct {
+		name, native string
+		scale        float64
+	}
+	maps := []m{{"bidirectional_duration_ms", "duration_s", 1000}, {"bidirectional_packets", "packets", 0}, {"bidirectional_bytes", "bytes", 0},
+		{"src2dst_duration_ms", "fwd_iat_total_s", 1000}, {"src2dst_packets", "fwd_packets", 0}, {"src2dst_bytes", "fwd_bytes", 0},
+		{"dst2src_duration_ms", "bwd_iat_total_s", 1000}, {"dst2src_packets", "bwd_packets", 0}, {"dst2src_bytes", "bwd_bytes", 0}}
+	dirs := [][2]string{{"bidirectional_", ""}, {"src2dst_", "fwd_"}, {"dst2src_", "bwd_"}}
+	for _, d := range dirs {
+		for _, st := range [][2]string{{"min", "min"}, {"mean", "mean"}, {"stddev", "std"}, {"max", "max"}} {
+			maps = append(maps, m{d[0] + st[0] + "_ps", d[1] + "ip_len_" + st[1], 0})
+		}
+	}
+	for _, d := range dirs {
+		iat := d[1]
+		if iat == "" {
+			iat = "flow_"
+		}
+		for _, st := range [][2]string{{"min", "min"}, {"mean", "mean"}, {"stddev", "std"}, {"max", "max"}} {
+			maps = append(maps, m{d[0] + st[0] + "_piat_ms", iat + "iat_" + st[1] + "_s", 1000})
+		}
+	}
+	for _, d := range dirs {
+		for _, f := range []string{"syn", "cwr", "ece", "urg", "ack", "psh", "rst", "fin"} {
+			maps = append(maps, m{d[0] + f + "_packets", d[1] + f + "_count", 0})
+		}
+	}
+	for _, x := range maps {
+		c, err := feat(s, x.name, x.native, x.scale)
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, c)
+	}
+	if o.App {
+		cols = append(cols,
+			Column{Name: "application_name", Field: FieldApp, Index: int(app.FieldProto)},
+			Column{Name: "requested_server_name", Field: FieldServerName},
+			Column{Name: "client_fingerprint", Field: FieldApp, Index: int(app.TLSJA3)},
+			Column{Name: "server_fingerprint", Field: FieldApp, Index: int(app.TLSJA3S)},
+			Column{Name: "user_agent", Field: FieldApp, Index: int(app.HTTPUserAgent)},
+			Column{Name: "content_type", Field: FieldApp, Index: int(app.HTTPContentType)})
+	}
+	if o.Labels {
+		cols = append(cols, Column{Name: "label", Field: FieldLabel}, Column{Name: "category", Field: FieldCategory})
+	}
+	if o.Scores {
+		cols = append(cols, Column{Name: "score", Field: FieldScore}, Column{Name: "verdict", Field: FieldVerdict})
+	}
+	return cols, nil
+}
+
 // seedColumns returns the original FlowMeter's 39 columns, in its order and
 // units (ns for times), with corrected values: sizes are IP lengths, IAT* are
 // true flow inter-arrival times, standard deviations are sample ones, and
@@ -529,6 +610,24 @@ func AppendValue(dst []byte, r *Record, c Column) []byte {
 		return append(dst, protoName(r.Proto)...)
 	case FieldApp:
 		return r.App.AppendField(dst, app.Field(c.Index))
+	case FieldFirstMs:
+		return strconv.AppendInt(dst, r.First/1e6, 10)
+	case FieldLastMs:
+		return strconv.AppendInt(dst, r.Last/1e6, 10)
+	case FieldNFExpiration:
+		switch r.End {
+		case flow.EndIdle:
+			return append(dst, '0')
+		case flow.EndActive:
+			return append(dst, '1')
+		}
+		return append(dst, '-', '1')
+	case FieldServerName:
+		for _, f := range [...]app.Field{app.TLSSNI, app.DNSQName, app.HTTPHost} {
+			if r.App != nil && r.App.Has(f) {
+				return r.App.AppendField(dst, f)
+			}
+		}
 	}
 	return dst
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -270,8 +271,8 @@ func TestAppAgainstTshark(t *testing.T) {
 	for _, n := range names {
 		fmt.Fprintf(&b, "\n  %-10s %6d flows, %6d agree", n, rep.perProto[n][0], rep.perProto[n][1])
 	}
-	for n, c := range rep.fieldChecked {
-		fmt.Fprintf(&b, "\n  field %-40s %6d flows checked", n, c)
+	for _, n := range slices.Sorted(maps.Keys(rep.fieldChecked)) {
+		fmt.Fprintf(&b, "\n  field %-40s %6d flows checked", n, rep.fieldChecked[n])
 	}
 	t.Log(b.String())
 	for i, m := range rep.protoMismatches {

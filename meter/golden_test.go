@@ -80,6 +80,7 @@ func TestGolden(t *testing.T) {
 		golden{"tcp_sessions.pcap", feature.SetCIC2017, false},
 		golden{"tcp_sessions.pcap", feature.SetCIC2018, false},
 		golden{"tcp_sessions.pcap", feature.SetSeed, false},
+		golden{"tcp_sessions.pcap", feature.SetNFStream, false},
 		golden{"mixed.pcapng", feature.SetNative, true},
 	)
 	for _, c := range cases {

@@ -187,7 +187,7 @@ type outFlags struct {
 
 func (f *outFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.targets, "o", "output `TARGET` (repeatable): .jsonl/.json for JSON lines, .parquet for Parquet, kafka://BROKER/TOPIC for Kafka, anything else CSV; - or none: CSV on stdout")
-	fs.StringVar(&f.columns, "columns", feature.SetNative, "column set: native, cic2017, cic2017-ml, cic2018 or seed")
+	fs.StringVar(&f.columns, "columns", feature.SetNative, "column set: native, cic2017, cic2017-ml, cic2018, seed or nfstream (NFStream's names)")
 	fs.BoolVar(&f.app, "app", true, "read each flow's first payload packets: app_proto and the tls_*, dns_*, http_*, ssh_* metadata columns (native set; docs/app.md); --app=false leaves them out")
 	fs.StringVar(&f.labelNames, "label-names", "", "how the cic2017/cic2018 sets' Label column names labels: cic2017 (BENIGN), cic2018 (Benign) or native (benign); default: the set's own")
 }

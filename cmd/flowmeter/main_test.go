@@ -74,7 +74,7 @@ func TestExtractOutputs(t *testing.T) {
 }
 
 func TestColumnSets(t *testing.T) {
-	want := map[string]int{"cic2017": 85, "cic2017-ml": 79, "cic2018": 80, "seed": 39}
+	want := map[string]int{"cic2017": 85, "cic2017-ml": 79, "cic2018": 80, "seed": 39, "nfstream": 74}
 	for set, n := range want {
 		out, _, err := runCmd(t, "extract", "-q", "--columns", set, filepath.Join(fixtures, "tcp_sessions.pcap"))
 		if err != nil {

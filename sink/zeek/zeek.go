@@ -4,8 +4,10 @@
 // conn_state, and the Community ID (Zeek's community-id policy adds it the
 // same way), so that tools that read conn.log read flowmeter's flows.
 //
-// What Zeek derives from payload or sequence numbers flowmeter does not
-// have: service is unset (-), history is unset, missed_bytes is 0, and
+// service is the application protocol flowmeter named from the payload
+// (app_proto; "ssl" for TLS, as Zeek names it), "-" when none was named
+// or the inspection was off. What Zeek derives from sequence numbers
+// flowmeter does not have: history is unset, missed_bytes is 0, and
 // orig_bytes/resp_bytes are the transport payload bytes seen (Zeek counts
 // them from TCP sequence numbers, so the two differ when packets were
 // lost). The #open and #close times are the first and last flow's, not the
@@ -19,6 +21,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/flowmeter/flowmeter/app"
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/flow"
 	"github.com/flowmeter/flowmeter/sink/internal/closing"
@@ -112,7 +115,16 @@ func (w *Writer) Write(r *feature.Record) error {
 	b = strconv.AppendUint(b, uint64(r.Dst.Port()), 10)
 	b = append(b, '\t')
 	b = append(b, protoName(r.Proto)...)
-	b = append(b, "\t-\t"...) // service
+	b = append(b, '\t')
+	switch p := r.App.Proto(); p {
+	case app.Unknown:
+		b = append(b, '-')
+	case app.TLS:
+		b = append(b, "ssl"...)
+	default:
+		b = append(b, p.String()...)
+	}
+	b = append(b, '\t')
 	b = strconv.AppendFloat(b, v(iDur), 'f', 6, 64)
 	b = append(b, '\t')
 	b = count(b, iOrigBytes)
