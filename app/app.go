@@ -17,6 +17,7 @@
 package app
 
 import (
+	"math"
 	"strconv"
 	"sync"
 )
@@ -435,4 +436,52 @@ func (s *State) datagram(b []byte, dir int) {
 	default:
 		s.finish()
 	}
+}
+
+// Num returns the number in field f, or −1 when f was not read or is not a
+// number.
+func (s *State) Num(f Field) int64 {
+	if s == nil || f == FieldProto || s.spans[f].n == 0 {
+		return -1
+	}
+	sp := s.spans[f]
+	var n int64
+	for _, c := range s.text[sp.off : sp.off+sp.n] {
+		if c < '0' || c > '9' || n > 1<<40 {
+			return -1
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
+// Text returns the bytes of field f (nil when it was not read); they must
+// not be kept or changed.
+func (s *State) Text(f Field) []byte {
+	if s == nil || f == FieldProto {
+		return nil
+	}
+	sp := s.spans[f]
+	return s.text[sp.off : sp.off+sp.n]
+}
+
+// Entropy returns the Shannon entropy of b's bytes, bits per byte (0 for
+// fewer than two bytes).
+func Entropy(b []byte) float64 {
+	if len(b) < 2 {
+		return 0
+	}
+	var counts [256]int
+	for _, c := range b {
+		counts[c]++
+	}
+	n := float64(len(b))
+	h := 0.0
+	for _, k := range counts {
+		if k > 0 {
+			p := float64(k) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
 }

@@ -129,3 +129,10 @@ func FuzzFeed(f *testing.F) {
 		s.Release()
 	})
 }
+
+// The worked example of docs/features.md: the entropy of t0kq3xv9a7bt.
+func TestEntropyExample(t *testing.T) {
+	if got := app.Entropy([]byte("t0kq3xv9a7bt")); got < 3.41825 || got > 3.41835 {
+		t.Errorf("entropy = %v, want 3.4183", got)
+	}
+}

@@ -116,10 +116,14 @@ func AppColumns() []Column {
 	return cols
 }
 
-// HasApp reports whether cols hold an application metadata column.
-func HasApp(cols []Column) bool {
+// NeedsApp reports whether cols (over schema s) hold a column made from the
+// application metadata: a metadata column, or a feature derived from it.
+func NeedsApp(s *Schema, cols []Column) bool {
 	for _, c := range cols {
-		if c.Field == FieldApp {
+		switch {
+		case c.Field == FieldApp, c.Field == FieldServerName:
+			return true
+		case c.Field == FieldFeature && strings.HasPrefix(s.Features[c.Index].Name, AppFeaturePrefix):
 			return true
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/flowmeter/flowmeter/app"
 )
 
 // Feature is one numeric column of a flow record: its snake_case name, unit,
@@ -156,7 +158,103 @@ func buildFixed() []Feature {
 		return 0
 	})
 	rttFeatures(add)
+	appFeatures(add)
 	return fs
+}
+
+// AppFeaturePrefix starts the names of the features derived from the
+// application metadata (appFeatures). Flow tables written before they
+// existed lack them; model/train treats them as absent there.
+const AppFeaturePrefix = "app_"
+
+// appFeatures adds the model inputs derived from the application metadata
+// (the app package): numbers that describe what the handshake said, not
+// the strings themselves, each −1 when it does not apply.
+func appFeatures(add func(name, unit, formula string, f func(a *Acc, v *view) float64)) {
+	flag := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	add("app_known", "flag", "1 when app_proto names a protocol, 0 when the flow carried payload that none matched (unknown), −1 without payload", func(a *Acc, v *view) float64 {
+		switch {
+		case a.app == nil:
+			return -1
+		case a.app.Proto() == app.Unknown:
+			return 0
+		}
+		return 1
+	})
+	add("app_tls_no_sni", "flag", "1 when a TLS or QUIC ClientHello had no server name, 0 when it had one, −1 without a ClientHello", func(a *Acc, v *view) float64 {
+		if a.app == nil || !a.app.Has(app.TLSJA3) {
+			return -1
+		}
+		return flag(!a.app.Has(app.TLSSNI))
+	})
+	add("app_tls_old", "flag", "1 when the server chose SSL 3.0, TLS 1.0 or TLS 1.1, 0 for a newer version, −1 without a ServerHello", func(a *Acc, v *view) float64 {
+		t := a.app.Text(app.TLSVersion)
+		if len(t) == 0 {
+			return -1
+		}
+		s := string(t)
+		return flag(s == "SSLv3" || s == "TLSv1.0" || s == "TLSv1.1")
+	})
+	add("app_dns_name_len", "bytes", "length of dns_qname; −1 without a DNS question", func(a *Acc, v *view) float64 {
+		if t := a.app.Text(app.DNSQName); len(t) > 0 {
+			return float64(len(t))
+		}
+		return -1
+	})
+	add("app_dns_name_labels", "labels", "number of labels (dot-separated parts) of dns_qname; −1 without a DNS question", func(a *Acc, v *view) float64 {
+		t := a.app.Text(app.DNSQName)
+		if len(t) == 0 {
+			return -1
+		}
+		n := 1
+		for _, c := range t {
+			if c == '.' {
+				n++
+			}
+		}
+		return float64(n)
+	})
+	add("app_dns_name_entropy", "bits/byte", "Shannon entropy of the bytes of dns_qname's first label (−Σ p·log2 p over its byte frequencies); −1 without a DNS question", func(a *Acc, v *view) float64 {
+		t := a.app.Text(app.DNSQName)
+		if len(t) == 0 {
+			return -1
+		}
+		for i, c := range t {
+			if c == '.' {
+				t = t[:i]
+				break
+			}
+		}
+		return app.Entropy(t)
+	})
+	add("app_dns_nxdomain", "flag", "1 when the first DNS response said the name does not exist (dns_rcode 3), 0 for another code, −1 without a response", func(a *Acc, v *view) float64 {
+		rc := a.app.Num(app.DNSRcode)
+		if rc < 0 {
+			return -1
+		}
+		return flag(rc == 3)
+	})
+	add("app_http_status_class", "1", "http_status / 100, whole (2 success, 3 redirect, 4 client error, 5 server error); −1 without an HTTP response", func(a *Acc, v *view) float64 {
+		st := a.app.Num(app.HTTPStatus)
+		if st < 0 {
+			return -1
+		}
+		return float64(st / 100)
+	})
+	add("app_http_no_ua", "flag", "1 when the first HTTP request had no User-Agent header, 0 when it had one, −1 without an HTTP request", func(a *Acc, v *view) float64 {
+		if a.app == nil || !a.app.Has(app.HTTPMethod) {
+			return -1
+		}
+		return flag(!a.app.Has(app.HTTPUserAgent))
+	})
+	add("app_http_target_len", "bytes", "http_path_len: length of the first request's target; −1 without an HTTP request", func(a *Acc, v *view) float64 {
+		return float64(a.app.Num(app.HTTPPathLen))
+	})
 }
 
 // rttFeatures adds the flow's round-trip time and its times in units of it.

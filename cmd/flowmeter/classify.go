@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/flowmeter/flowmeter/capture"
 	"github.com/flowmeter/flowmeter/feature"
@@ -92,7 +93,11 @@ func (f *classifyFlags) setup(stderr io.Writer) (*metering, *model.Classifier, [
 	}
 	r.classify(cl)
 	cols, err := f.out.cols(s, feature.Options{Labels: r.rules != nil, Scores: true})
-	r.cfg.App = feature.HasApp(cols)
+	// the payload is inspected for the metadata columns, and for a model
+	// that reads the features derived from them
+	r.cfg.App = f.out.app && (feature.NeedsApp(s, cols) || slices.ContainsFunc(cl.Model.Model.Inputs, func(n string) bool {
+		return strings.HasPrefix(n, feature.AppFeaturePrefix)
+	}))
 	return r, cl, cols, err
 }
 

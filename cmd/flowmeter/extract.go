@@ -41,7 +41,7 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	r.cfg.App = feature.HasApp(cols)
+	r.cfg.App = f.out.app && feature.NeedsApp(s, cols)
 	if err := f.in.apply(r, fs); err != nil {
 		return err
 	}

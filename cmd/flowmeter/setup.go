@@ -46,7 +46,7 @@ func newMetering(s *feature.Schema, ff *flowFlags, rf *runFlags, lf *labelFlags,
 		return nil, err
 	}
 	r := &metering{schema: s, rules: rules, run: rf,
-		cfg: meter.Config{Flow: fc, Context: cc, Schema: s, Progress: pw, Workers: rf.workers}}
+		cfg: meter.Config{Flow: fc, Context: cc, Schema: s, Progress: pw, Workers: rf.workers, App: true}}
 	if rules != nil {
 		r.cfg.Decorate = append(r.cfg.Decorate, rules.Label)
 	}

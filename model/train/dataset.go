@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,6 +30,11 @@ type Dataset struct {
 	Y      []bool      // malicious
 	Cat    []string
 	Group  []string // the capture each flow came from
+	// Absent lists the features that some of the data lacked: flow tables
+	// written before the features derived from the application metadata
+	// (feature.AppFeaturePrefix) existed. Their values are −1 there, and
+	// they are not model inputs (Train leaves them out).
+	Absent []string
 }
 
 // Len is the number of flows.
@@ -36,7 +42,7 @@ func (d *Dataset) Len() int { return len(d.Y) }
 
 // Subset returns the flows at rows (sharing nothing with d).
 func (d *Dataset) Subset(rows []int) *Dataset {
-	s := &Dataset{Schema: d.Schema, X: make([][]float64, len(d.X))}
+	s := &Dataset{Schema: d.Schema, X: make([][]float64, len(d.X)), Absent: d.Absent}
 	for j := range d.X {
 		col := make([]float64, len(rows))
 		for k, i := range rows {
@@ -172,6 +178,13 @@ func (b *Builder) ReadCSV(path string) error {
 	idx := make([]int, s.Len())
 	for j, name := range s.Names() {
 		i, ok := col[name]
+		if !ok && strings.HasPrefix(name, feature.AppFeaturePrefix) {
+			idx[j] = -1 // a table from before the feature existed
+			if !slices.Contains(b.ds.Absent, name) {
+				b.ds.Absent = append(b.ds.Absent, name)
+			}
+			continue
+		}
 		if !ok {
 			return fmt.Errorf("%s: no column %q: write the CSV with `flowmeter extract --labels RULES --early %d` (native columns)", path, name, s.EarlyN)
 		}
@@ -192,6 +205,10 @@ func (b *Builder) ReadCSV(path string) error {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		for j, i := range idx {
+			if i < 0 {
+				values[j] = -1
+				continue
+			}
 			v, err := strconv.ParseFloat(rec[i], 64)
 			if err != nil {
 				return fmt.Errorf("%s: line %d: column %s: %q is not a number", path, line, header[i], rec[i])

@@ -224,7 +224,7 @@ func Fit(d *Dataset, cfg Config) (*model.Model, []float64, error) {
 	if benign == 0 || mal == 0 {
 		return nil, nil, fmt.Errorf("training needs both classes: %d benign, %d malicious flows", benign, mal)
 	}
-	inputs := Inputs(d.Schema, cfg.Approach, cfg.Exclude)
+	inputs := Inputs(d.Schema, cfg.Approach, append(cfg.Exclude[:len(cfg.Exclude):len(cfg.Exclude)], d.Absent...))
 	m := &model.Model{Early: d.Schema.EarlyN, SchemaHash: d.Schema.Hash(), Schema: d.Schema.Names(), Inputs: inputs,
 		InputMeanings: d.Schema.Meanings(inputs), Threshold: 0.5}
 	fit, ok := approaches[cfg.Approach]

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"testing"
 
@@ -288,5 +289,61 @@ func TestLeaveOneOutByGroup(t *testing.T) {
 	train.WriteByGroup(&out, gm)
 	if strings.Count(out.String(), "\n") != k+2 {
 		t.Errorf("table:\n%s", out.String())
+	}
+}
+
+// A flow table written before the app_* features existed lacks their
+// columns: it is read with them absent (−1), and they are not model inputs;
+// any other missing column is refused.
+func TestReadCSVWithoutAppFeatures(t *testing.T) {
+	var names []string
+	for _, n := range schema.Names() {
+		if !strings.HasPrefix(n, feature.AppFeaturePrefix) {
+			names = append(names, n)
+		}
+	}
+	var b strings.Builder
+	b.WriteString(strings.Join(names, ",") + ",label,category,capture\n")
+	for i := 0; i < 40; i++ {
+		row := make([]string, len(names))
+		for j := range row {
+			row[j] = fmt.Sprint((i*7 + j) % 5)
+		}
+		lab := "benign"
+		if i%2 == 0 {
+			lab = "malicious"
+			row[schema.Index("packets")] = "1"
+		}
+		fmt.Fprintf(&b, "%s,%s,x,cap%d.pcap\n", strings.Join(row, ","), lab, i%4)
+	}
+	path := t.TempDir() + "/old.csv"
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bl := train.NewBuilder(schema, 0, 1)
+	if err := bl.ReadCSV(path); err != nil {
+		t.Fatal(err)
+	}
+	d := bl.Dataset()
+	if len(d.Absent) == 0 || !strings.HasPrefix(d.Absent[0], feature.AppFeaturePrefix) || d.X[schema.Index(d.Absent[0])][0] != -1 {
+		t.Fatalf("absent %v", d.Absent)
+	}
+	cfg := train.DefaultConfig
+	cfg.Folds = 0
+	m, _, err := train.Fit(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range m.Inputs {
+		if strings.HasPrefix(in, feature.AppFeaturePrefix) {
+			t.Errorf("input %s, absent from the data", in)
+		}
+	}
+	old := strings.Replace(b.String(), "packets,", "pkts,", 1)
+	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := train.NewBuilder(schema, 0, 1).ReadCSV(path); err == nil || !strings.Contains(err.Error(), "no column") {
+		t.Errorf("a missing feature column: %v", err)
 	}
 }
