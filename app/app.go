@@ -167,25 +167,36 @@ type State struct {
 
 	spans [NumFields]span
 	text  []byte
-	scr   []byte // scratch for fingerprints
-	hs    []byte // a TLS handshake message gathered from several records
-	q     *quicState
+	w     *work // while the inspection goes on
+}
+
+// work is what a State needs only while it inspects: it goes back to a
+// pool when the inspection ends, so that a flow that stays open keeps only
+// what was read.
+type work struct {
+	scr []byte    // scratch for fingerprints
+	hs  []byte    // a TLS handshake message gathered from several records
+	buf [2][]byte // per direction: bytes of an incomplete message, from its start
+	q   *quicState
 }
 
 // stream is one direction of a TCP connection as far as it is read.
 type stream struct {
 	next    uint32 // next expected sequence number
 	started bool
-	buf     []byte // bytes of an incomplete message, from its start
 }
 
-var pool = sync.Pool{New: func() any { return new(State) }}
+var (
+	pool     = sync.Pool{New: func() any { return new(State) }}
+	workPool = sync.Pool{New: func() any { return new(work) }}
+)
 
 // New returns a State for a flow of transport protocol l4 (TCP or UDP)
 // whose initiator sends from port sport to port dport.
 func New(l4 uint8, sport, dport uint16) *State {
 	s := pool.Get().(*State)
 	s.l4, s.port = l4, [2]uint16{sport, dport}
+	s.w = workPool.Get().(*work)
 	return s
 }
 
@@ -194,10 +205,19 @@ func (s *State) Release() {
 	if s == nil {
 		return
 	}
-	text, scr, hs, b0, b1 := s.text[:0], s.scr[:0], s.hs[:0], s.str[0].buf[:0], s.str[1].buf[:0]
-	*s = State{text: text, scr: scr, hs: hs}
-	s.str[0].buf, s.str[1].buf = b0, b1
+	s.putWork()
+	text := s.text[:0]
+	*s = State{text: text}
 	pool.Put(s)
+}
+
+// putWork returns the inspection's buffers to their pool.
+func (s *State) putWork() {
+	if w := s.w; w != nil {
+		s.w = nil
+		w.scr, w.hs, w.buf[0], w.buf[1], w.q = w.scr[:0], w.hs[:0], w.buf[0][:0], w.buf[1][:0], nil
+		workPool.Put(w)
+	}
 }
 
 // Clone returns a copy of what s has read (not of its buffers), for a record
@@ -315,6 +335,7 @@ func (s *State) Feed(payload []byte, dir int, seq uint32, cut bool) {
 		return
 	}
 	st := &s.str[dir]
+	buf := &s.w.buf[dir]
 	if !st.started {
 		st.started, st.next = true, seq
 	}
@@ -331,23 +352,27 @@ func (s *State) Feed(payload []byte, dir int, seq uint32, cut bool) {
 	}
 	st.next += uint32(len(payload))
 	data := payload
-	if len(st.buf) > 0 {
-		if len(st.buf)+len(payload) > MaxBuffer {
-			payload = payload[:max(MaxBuffer-len(st.buf), 0)]
+	if len(*buf) > 0 {
+		if len(*buf)+len(payload) > MaxBuffer {
+			payload = payload[:max(MaxBuffer-len(*buf), 0)]
 			cut = true
 		}
-		st.buf = append(st.buf, payload...)
-		data = st.buf
+		*buf = append(*buf, payload...)
+		data = *buf
 	}
-	switch want := s.segment(data, dir, cut); {
+	want := s.segment(data, dir, cut)
+	if s.done { // the parser ended the inspection (its buffers are gone)
+		return
+	}
+	switch {
 	case want == segMore && !cut && len(data) < MaxBuffer:
-		if len(st.buf) == 0 {
-			st.buf = append(st.buf, data...)
+		if len(*buf) == 0 {
+			*buf = append(*buf, data...)
 		}
 	case want == segNext && !cut:
-		st.buf = st.buf[:0]
+		*buf = (*buf)[:0]
 	default:
-		st.buf = st.buf[:0]
+		*buf = (*buf)[:0]
 		s.dirDone[dir] = true
 	}
 	s.checkDone()
@@ -356,7 +381,7 @@ func (s *State) Feed(payload []byte, dir int, seq uint32, cut bool) {
 // finish stops the inspection and lets go of the buffers.
 func (s *State) finish() {
 	s.done = true
-	s.str[0].buf, s.str[1].buf = s.str[0].buf[:0], s.str[1].buf[:0]
+	s.putWork()
 }
 
 func (s *State) checkDone() {

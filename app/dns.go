@@ -102,8 +102,8 @@ func (s *State) dns(b []byte, dir int) {
 		}
 		if i == 0 && !s.Has(DNSQName) {
 			var name []byte
-			name, ok = appendName(s.scr[:0], b, off)
-			s.scr = name
+			name, ok = appendName(s.w.scr[:0], b, off)
+			s.w.scr = name
 			if ok {
 				s.set(DNSQName, name)
 				s.setUint(DNSQType, uint64(binary.BigEndian.Uint16(b[next:])))

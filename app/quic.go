@@ -71,8 +71,8 @@ func varint(b []byte) (v uint64, n int) {
 
 // quic reads the Initial packets of one datagram.
 func (s *State) quic(b []byte, dir int) {
-	if s.q == nil {
-		s.q = new(quicState)
+	if s.w.q == nil {
+		s.w.q = new(quicState)
 	}
 	for len(b) >= 7 && b[0]&0xc0 == 0xc0 {
 		version := binary.BigEndian.Uint32(b[1:5])
@@ -110,12 +110,15 @@ func (s *State) quic(b []byte, dir int) {
 		off += n
 		end := off + int(length)
 		if initial {
-			if dir == 0 && !s.q.dcidOK {
-				s.q.ndcid = copy(s.q.dcid[:], dcid)
-				s.q.dcidOK = true
+			if dir == 0 && !s.w.q.dcidOK {
+				s.w.q.ndcid = copy(s.w.q.dcid[:], dcid)
+				s.w.q.dcidOK = true
 			}
-			if s.q.dcidOK {
+			if s.w.q.dcidOK {
 				s.quicInitial(b[:end], off, dir, version)
+				if s.done {
+					return
+				}
 			}
 		}
 		b = b[end:]
@@ -125,7 +128,7 @@ func (s *State) quic(b []byte, dir int) {
 // quicInitial decrypts one Initial packet (pkt: its header and payload; pn:
 // the packet number's offset) and gathers its CRYPTO frames.
 func (s *State) quicInitial(pkt []byte, pn int, dir int, version uint32) {
-	c := &s.q.crypto[dir]
+	c := &s.w.q.crypto[dir]
 	if c.parsed || pn+4+16 > len(pkt) {
 		return
 	}
@@ -133,7 +136,7 @@ func (s *State) quicInitial(pkt []byte, pn int, dir int, version uint32) {
 	if version == versionV2 {
 		salt, kl, il, hl = saltV2, "quicv2 key", "quicv2 iv", "quicv2 hp"
 	}
-	initial, err := hkdf.Extract(sha256.New, s.q.dcid[:s.q.ndcid], salt)
+	initial, err := hkdf.Extract(sha256.New, s.w.q.dcid[:s.w.q.ndcid], salt)
 	if err != nil {
 		return
 	}
@@ -152,8 +155,8 @@ func (s *State) quicInitial(pkt []byte, pn int, dir int, version uint32) {
 	}
 	var mask [16]byte
 	hpc.Encrypt(mask[:], pkt[pn+4:pn+4+16])
-	p := append(s.scr[:0], pkt...)
-	s.scr = p
+	p := append(s.w.scr[:0], pkt...)
+	s.w.scr = p
 	p[0] ^= mask[0] & 0x0f
 	pnLen := int(p[0]&3) + 1
 	var pnum uint64
@@ -185,7 +188,7 @@ func (s *State) quicInitial(pkt []byte, pn int, dir int, version uint32) {
 // quicFrames gathers the CRYPTO frames of a decrypted Initial payload and
 // reads the handshake message once its bytes are all there.
 func (s *State) quicFrames(b []byte, dir int) {
-	c := &s.q.crypto[dir]
+	c := &s.w.q.crypto[dir]
 	for len(b) > 0 {
 		switch t := b[0]; {
 		case t == 0x00 || t == 0x01: // PADDING, PING
@@ -237,7 +240,7 @@ func (s *State) quicFrames(b []byte, dir int) {
 	}
 	c.parsed = true
 	s.handshake(c.buf[0], c.buf[4:4+hl], 'q')
-	if s.q.crypto[0].parsed && s.q.crypto[1].parsed {
+	if s.w.q.crypto[0].parsed && s.w.q.crypto[1].parsed {
 		s.finish()
 	}
 }

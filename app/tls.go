@@ -29,7 +29,7 @@ func (s *State) tls(b []byte, dir int, cut bool) (more bool) {
 		}
 	}
 	// gather the handshake bytes of consecutive records
-	msg := s.hs[:0]
+	msg := s.w.hs[:0]
 	partial := false // the last record is cut short by the end of b
 	for len(b) >= 5 && b[0] == 0x16 {
 		rl := int(binary.BigEndian.Uint16(b[3:5]))
@@ -41,7 +41,7 @@ func (s *State) tls(b []byte, dir int, cut bool) (more bool) {
 		msg = append(msg, b[5:5+rl]...)
 		b = b[5+rl:]
 	}
-	s.hs = msg
+	s.w.hs = msg
 	if len(msg) >= 4 {
 		hl := int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3])
 		if 4+hl <= len(msg) {
@@ -175,7 +175,7 @@ func (s *State) clientHello(body []byte, transport byte) {
 			}
 		case 0x0010: // ALPN
 			list := reader{b: e.bytes(e.u16())}
-			alpn := s.scr[:0]
+			alpn := s.w.scr[:0]
 			for len(list.b) > 0 && !list.bad {
 				p := list.bytes(list.u8())
 				if h.alpn0 == nil {
@@ -187,7 +187,7 @@ func (s *State) clientHello(body []byte, transport byte) {
 				alpn = append(alpn, p...)
 			}
 			s.set(TLSALPN, alpn)
-			s.scr = alpn
+			s.w.scr = alpn
 		case 0x000a: // supported_groups
 			list := reader{b: e.bytes(e.u16())}
 			for len(list.b) >= 2 {
@@ -223,11 +223,11 @@ func (s *State) clientHello(body []byte, transport byte) {
 			}
 		}
 	}
-	s.scr = h.ja3(s.scr[:0])
-	sum := md5.Sum(s.scr)
+	s.w.scr = h.ja3(s.w.scr[:0])
+	sum := md5.Sum(s.w.scr)
 	s.setHex(TLSJA3, sum[:])
-	s.scr = h.ja4(s.scr[:0], transport)
-	s.set(TLSJA4, s.scr)
+	s.w.scr = h.ja4(s.w.scr[:0], transport)
+	s.set(TLSJA4, s.w.scr)
 }
 
 func (s *State) setHex(f Field, b []byte) {
@@ -378,7 +378,7 @@ func (s *State) serverHello(body []byte) {
 		return
 	}
 	chosen := version
-	ja3s := strconv.AppendUint(s.scr[:0], uint64(version), 10)
+	ja3s := strconv.AppendUint(s.w.scr[:0], uint64(version), 10)
 	ja3s = append(ja3s, ',')
 	ja3s = strconv.AppendUint(ja3s, uint64(cipher), 10)
 	ja3s = append(ja3s, ',')
@@ -396,7 +396,7 @@ func (s *State) serverHello(body []byte) {
 			chosen = binary.BigEndian.Uint16(data)
 		}
 	}
-	s.scr = ja3s
+	s.w.scr = ja3s
 	sum := md5.Sum(ja3s)
 	s.setHex(TLSJA3S, sum[:])
 	s.setString(TLSVersion, tlsVersionName(chosen))

