@@ -94,6 +94,7 @@ const (
 	DNSTTLMin
 	HTTPMethod
 	HTTPHost
+	HTTPTarget
 	HTTPPathLen
 	HTTPStatus
 	HTTPUserAgent
@@ -127,6 +128,7 @@ var Fields = [NumFields]FieldInfo{
 	DNSTTLMin:       {"dns_ttl_min", true, "smallest TTL of the first response's answer records, seconds"},
 	HTTPMethod:      {"http_method", false, "method of the first request (GET, POST, …)"},
 	HTTPHost:        {"http_host", false, "Host header of the first request"},
+	HTTPTarget:      {"http_target", false, "target of the first request (path and query, as sent)"},
 	HTTPPathLen:     {"http_path_len", true, "length of the first request's target (path and query), bytes"},
 	HTTPStatus:      {"http_status", true, "status code of the first response"},
 	HTTPUserAgent:   {"http_user_agent", false, "User-Agent header of the first request"},
@@ -292,15 +294,6 @@ func (s *State) set(f Field, v []byte) {
 // setRaw records text known to be printable (digits, hex, names).
 func (s *State) setRaw(f Field, v []byte) {
 	if s.spans[f].n > 0 || len(v) == 0 {
-		return
-	}
-	off := len(s.text)
-	s.text = append(s.text, v...)
-	s.spans[f] = span{uint16(off), uint16(len(s.text) - off)}
-}
-
-func (s *State) setString(f Field, v string) {
-	if s.spans[f].n > 0 || v == "" {
 		return
 	}
 	off := len(s.text)

@@ -136,3 +136,19 @@ func TestEntropyExample(t *testing.T) {
 		t.Errorf("entropy = %v, want 3.4183", got)
 	}
 }
+
+func TestTargetMarkers(t *testing.T) {
+	for _, c := range []struct {
+		target string
+		want   int
+	}{
+		{"/index.html?q=flows", 0}, {"/search?q=apple+pie", 0}, {"/a/b/c.css", 0},
+		{"/static/../../../../etc/passwd", 2}, {"/x?f=..%2f..%2f..%2fetc%2fshadow", 2}, {"/x?f=%252e%252e%252fetc", 1},
+		{"/search?q=apple;cat%20/etc/passwd", 2}, {"/search?q=%24(id)", 1}, {"/s?q=1%27%20OR%201=1--", 1},
+		{"/s?q=%3Cscript%3Ealert(1)%3C/script%3E", 1}, {"/s?q=a%0acat", 1},
+	} {
+		if got := app.TargetMarkers([]byte(c.target)); got != c.want {
+			t.Errorf("%s: %d kinds, want %d", c.target, got, c.want)
+		}
+	}
+}

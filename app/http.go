@@ -25,6 +25,7 @@ func (s *State) http(b []byte, dir int) (more bool) {
 			return false
 		}
 		s.set(HTTPMethod, line[:sp])
+		s.set(HTTPTarget, line[sp+1:last])
 		s.setUint(HTTPPathLen, uint64(last-sp-1))
 	}
 	rest := b[len(line):]
@@ -79,4 +80,74 @@ func (s *State) ssh(b []byte, dir int) (more bool) {
 		}
 	}
 	return true
+}
+
+// attackMarkers are what requests of web attacks carry in their target and
+// ordinary requests do not, by kind: path traversal, system files, shell
+// metacharacters, line breaks and NULs, SQL, script.
+var attackMarkers = [][]string{
+	{"../", "..\\"},
+	{"/etc/passwd", "/etc/shadow", "/etc/hosts", "win.ini", "/proc/self", "boot.ini"},
+	{";", "|", "`", "$("},
+	{"\n", "\r", "\x00"},
+	{"union select", "union all select", "' or ", "\" or ", "or 1=1", "sleep(", "benchmark(", "waitfor delay", "--", "/*"},
+	{"<script", "javascript:", "onerror="},
+}
+
+// TargetMarkers returns how many kinds of attackMarkers the request target
+// t holds once percent-decoded (twice, for doubly encoded ones) and lower
+// case.
+func TargetMarkers(t []byte) int {
+	var buf [2 * MaxText]byte
+	d := decodeTarget(buf[:0], t)
+	d = decodeTarget(buf[len(d):len(d)], d)
+	for i, c := range d {
+		if c >= 'A' && c <= 'Z' {
+			d[i] = c + 'a' - 'A'
+		}
+	}
+	n := 0
+	for _, kind := range attackMarkers {
+		for _, m := range kind {
+			if bytes.Contains(d, []byte(m)) {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+// decodeTarget appends t with %XX decoded, + as a space, and the app
+// package's \xNN escapes undone.
+func decodeTarget(dst, t []byte) []byte {
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch {
+		case c == '%' && i+2 < len(t) && isHex(t[i+1]) && isHex(t[i+2]):
+			c = unhex(t[i+1])<<4 | unhex(t[i+2])
+			i += 2
+		case c == '\\' && i+3 < len(t) && t[i+1] == 'x' && isHex(t[i+2]) && isHex(t[i+3]):
+			c = unhex(t[i+2])<<4 | unhex(t[i+3])
+			i += 3
+		case c == '+':
+			c = ' '
+		}
+		if len(dst) < cap(dst) {
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
 }

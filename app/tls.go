@@ -399,7 +399,7 @@ func (s *State) serverHello(body []byte) {
 	s.w.scr = ja3s
 	sum := md5.Sum(ja3s)
 	s.setHex(TLSJA3S, sum[:])
-	s.setString(TLSVersion, tlsVersionName(chosen))
+	s.setRaw(TLSVersion, []byte(tlsVersionName(chosen)))
 	var buf [8]byte
 	s.setRaw(TLSCipher, append(append(buf[:0], '0', 'x'), hex4(cipher)...))
 }

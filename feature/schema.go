@@ -255,6 +255,12 @@ func appFeatures(add func(name, unit, formula string, f func(a *Acc, v *view) fl
 	add("app_http_target_len", "bytes", "http_path_len: length of the first request's target; −1 without an HTTP request", func(a *Acc, v *view) float64 {
 		return float64(a.app.Num(app.HTTPPathLen))
 	})
+	add("app_http_target_odd", "kinds", "how many kinds of web-attack markers http_target holds once percent-decoded (twice) and in lower case: path traversal (../ or ..\\), a system file (/etc/passwd, /etc/shadow, /etc/hosts, win.ini, boot.ini, /proc/self), a shell metacharacter (; | ` $( ), a line break or NUL, SQL (union select, ' or , or 1=1, sleep(, benchmark(, waitfor delay, --, /*), script (<script, javascript:, onerror=); 0 to 6, −1 without an HTTP request", func(a *Acc, v *view) float64 {
+		if a.app == nil || !a.app.Has(app.HTTPMethod) {
+			return -1
+		}
+		return float64(app.TargetMarkers(a.app.Text(app.HTTPTarget)))
+	})
 }
 
 // rttFeatures adds the flow's round-trip time and its times in units of it.

@@ -16,7 +16,7 @@ import (
 	"github.com/flowmeter/flowmeter/sink/csv"
 )
 
-var updateApp = flag.Bool("update-app", false, "remake testdata/app.pcap (new TLS keys) and its golden output")
+var updateApp = flag.Bool("update-app", false, "remake testdata/app.pcap (new TLS keys) and its golden output (-update rewrites only the golden output)")
 
 // appColumns are the app fixture's golden columns: the flow's identity and
 // its application metadata.
@@ -56,7 +56,7 @@ func TestAppFixture(t *testing.T) {
 		}
 	}
 	got := extractApp(t, path, 1)
-	if *updateApp {
+	if *updateApp || *update {
 		if err := os.WriteFile(golden, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +78,7 @@ func TestAppFixture(t *testing.T) {
 		",tls,TLSv1.2,", "legacy.example.org",
 		",quic,,,quic.example.com,h3,", ",q13d",
 		",smtp,TLSv1.3,", "mail.example.net",
-		",http,,,,,,,,,,,,,GET,www.example.com,19,200,curl/8.5.0,text/html; charset=utf-8,",
+		",http,,,,,,,,,,,,,GET,www.example.com,/index.html?q=flows,19,200,curl/8.5.0,text/html; charset=utf-8,",
 		",dns,,,,,,,,www.example.com,1,0,2,60,", ",dns,,,,,,,,nosuch.example.com,1,3,0,,",
 		",mdns,", ",http2,", ",ssh,", "SSH-2.0-paramiko_3.4.0,SSH-2.0-OpenSSH_9.6p1 Debian-4",
 		",ftp,", ",pop3,", ",imap,", ",mysql,", ",postgresql,", ",redis,", ",smb,", ",rdp,", ",telnet,",
