@@ -87,6 +87,11 @@ const (
 	TLSJA3
 	TLSJA3S
 	TLSJA4
+	TLSCertSubject
+	TLSCertIssuer
+	TLSCertSelfSigned
+	TLSCertNotBefore
+	TLSCertNotAfter
 	DNSQName
 	DNSQType
 	DNSRcode
@@ -113,28 +118,33 @@ type FieldInfo struct {
 
 // Fields describes every metadata column, in column order.
 var Fields = [NumFields]FieldInfo{
-	FieldProto:      {"app_proto", false, "application protocol named from the payload: dns, mdns, llmnr, http, http2, tls, quic, ssh, ftp, smtp, imap, pop3, ntp, dhcp, dhcpv6, smb, netbios, rdp, mysql, postgresql, redis, sip, ssdp, snmp, telnet; unknown when no payload was recognised, empty when the flow carried no payload"},
-	TLSVersion:      {"tls_version", false, "TLS version the server chose (ServerHello supported_versions, else its version): TLSv1.3, TLSv1.2, TLSv1.1, TLSv1.0, SSLv3, else 0x and 4 hex digits"},
-	TLSCipher:       {"tls_cipher", false, "cipher suite the server chose, 0x and 4 hex digits (0x1301 = TLS_AES_128_GCM_SHA256)"},
-	TLSSNI:          {"tls_sni", false, "server name the client asked for (ClientHello server_name; for QUIC, from the decrypted Initial)"},
-	TLSALPN:         {"tls_alpn", false, "application protocols the client offered (ClientHello ALPN), comma-separated, in its order"},
-	TLSJA3:          {"tls_ja3", false, "JA3 of the ClientHello: MD5 of version,ciphers,extensions,groups,point formats (GREASE left out), lower-case hex"},
-	TLSJA3S:         {"tls_ja3s", false, "JA3S of the ServerHello: MD5 of version,cipher,extensions, lower-case hex"},
-	TLSJA4:          {"tls_ja4", false, "JA4 of the ClientHello (FoxIO's specification; q for QUIC, t for TCP)"},
-	DNSQName:        {"dns_qname", false, "first question's name, dotted, without the final dot"},
-	DNSQType:        {"dns_qtype", true, "first question's type (1 A, 28 AAAA, 12 PTR, 16 TXT, …)"},
-	DNSRcode:        {"dns_rcode", true, "response code of the first response (0 no error, 2 server failure, 3 name error = NXDOMAIN, …)"},
-	DNSAnswers:      {"dns_answers", true, "answer records in the first response (ANCOUNT)"},
-	DNSTTLMin:       {"dns_ttl_min", true, "smallest TTL of the first response's answer records, seconds"},
-	HTTPMethod:      {"http_method", false, "method of the first request (GET, POST, …)"},
-	HTTPHost:        {"http_host", false, "Host header of the first request"},
-	HTTPTarget:      {"http_target", false, "target of the first request (path and query, as sent)"},
-	HTTPPathLen:     {"http_path_len", true, "length of the first request's target (path and query), bytes"},
-	HTTPStatus:      {"http_status", true, "status code of the first response"},
-	HTTPUserAgent:   {"http_user_agent", false, "User-Agent header of the first request"},
-	HTTPContentType: {"http_content_type", false, "Content-Type header of the first response"},
-	SSHClient:       {"ssh_client", false, "the client's SSH identification line (SSH-2.0-…), without CR LF"},
-	SSHServer:       {"ssh_server", false, "the server's SSH identification line"},
+	FieldProto:        {"app_proto", false, "application protocol named from the payload: dns, mdns, llmnr, http, http2, tls, quic, ssh, ftp, smtp, imap, pop3, ntp, dhcp, dhcpv6, smb, netbios, rdp, mysql, postgresql, redis, sip, ssdp, snmp, telnet; unknown when no payload was recognised, empty when the flow carried no payload"},
+	TLSVersion:        {"tls_version", false, "TLS version the server chose (ServerHello supported_versions, else its version): TLSv1.3, TLSv1.2, TLSv1.1, TLSv1.0, SSLv3, else 0x and 4 hex digits"},
+	TLSCipher:         {"tls_cipher", false, "cipher suite the server chose, 0x and 4 hex digits (0x1301 = TLS_AES_128_GCM_SHA256)"},
+	TLSSNI:            {"tls_sni", false, "server name the client asked for (ClientHello server_name; for QUIC, from the decrypted Initial)"},
+	TLSALPN:           {"tls_alpn", false, "application protocols the client offered (ClientHello ALPN), comma-separated, in its order"},
+	TLSJA3:            {"tls_ja3", false, "JA3 of the ClientHello: MD5 of version,ciphers,extensions,groups,point formats (GREASE left out), lower-case hex"},
+	TLSJA3S:           {"tls_ja3s", false, "JA3S of the ServerHello: MD5 of version,cipher,extensions, lower-case hex"},
+	TLSJA4:            {"tls_ja4", false, "JA4 of the ClientHello (FoxIO's specification; q for QUIC, t for TCP)"},
+	TLSCertSubject:    {"tls_cert_subject", false, "the server certificate's subject common name (else its whole name), where the certificate is in clear (TLS 1.2 and older)"},
+	TLSCertIssuer:     {"tls_cert_issuer", false, "the server certificate's issuer common name (else its whole name)"},
+	TLSCertSelfSigned: {"tls_cert_self_signed", true, "1 when the server certificate's issuer is its subject and its own key verifies its signature, else 0"},
+	TLSCertNotBefore:  {"tls_cert_not_before", false, "start of the server certificate's validity, RFC 3339 UTC"},
+	TLSCertNotAfter:   {"tls_cert_not_after", false, "end of the server certificate's validity, RFC 3339 UTC"},
+	DNSQName:          {"dns_qname", false, "first question's name, dotted, without the final dot"},
+	DNSQType:          {"dns_qtype", true, "first question's type (1 A, 28 AAAA, 12 PTR, 16 TXT, …)"},
+	DNSRcode:          {"dns_rcode", true, "response code of the first response (0 no error, 2 server failure, 3 name error = NXDOMAIN, …)"},
+	DNSAnswers:        {"dns_answers", true, "answer records in the first response (ANCOUNT)"},
+	DNSTTLMin:         {"dns_ttl_min", true, "smallest TTL of the first response's answer records, seconds"},
+	HTTPMethod:        {"http_method", false, "method of the first request (GET, POST, …)"},
+	HTTPHost:          {"http_host", false, "Host header of the first request"},
+	HTTPTarget:        {"http_target", false, "target of the first request (path and query, as sent)"},
+	HTTPPathLen:       {"http_path_len", true, "length of the first request's target (path and query), bytes"},
+	HTTPStatus:        {"http_status", true, "status code of the first response"},
+	HTTPUserAgent:     {"http_user_agent", false, "User-Agent header of the first request"},
+	HTTPContentType:   {"http_content_type", false, "Content-Type header of the first response"},
+	SSHClient:         {"ssh_client", false, "the client's SSH identification line (SSH-2.0-…), without CR LF"},
+	SSHServer:         {"ssh_server", false, "the server's SSH identification line"},
 }
 
 // Limits of the work done per flow.

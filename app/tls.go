@@ -1,56 +1,112 @@
 package app
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/binary"
 	"encoding/hex"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // TLS handshake message types read here.
 const (
 	hsClientHello = 1
 	hsServerHello = 2
+	hsCertificate = 11
 )
 
-// tls reads the first handshake message of a TLS stream (a ClientHello or
-// ServerHello, whichever direction sends it), which may span records and
-// segments. It returns true while that message is incomplete.
+// tls reads the start of one direction of a TLS stream: the ClientHello,
+// or the ServerHello and, up to TLS 1.2, the server's Certificate (TLS 1.3
+// encrypts it). The messages may span records and segments; it returns
+// true while the one it waits for is incomplete.
 func (s *State) tls(b []byte, dir int, cut bool) (more bool) {
-	// the common case: the whole message in the first record
-	if len(b) >= 9 && b[0] == 0x16 {
-		rl := int(binary.BigEndian.Uint16(b[3:5]))
-		hl := int(b[6])<<16 | int(b[7])<<8 | int(b[8])
-		if hl+4 <= rl && 5+rl <= len(b) {
-			s.handshake(b[5], b[9:9+hl], 't')
-			return false
-		}
-	}
-	// gather the handshake bytes of consecutive records
-	msg := s.w.hs[:0]
-	partial := false // the last record is cut short by the end of b
-	for len(b) >= 5 && b[0] == 0x16 {
-		rl := int(binary.BigEndian.Uint16(b[3:5]))
-		if 5+rl > len(b) {
-			msg = append(msg, b[5:]...)
-			b, partial = nil, true
+	msgs, partial, rest := s.handshakeBytes(b)
+	for len(msgs) >= 4 {
+		typ, hl := msgs[0], int(msgs[1])<<16|int(msgs[2])<<8|int(msgs[3])
+		if 4+hl > len(msgs) {
 			break
 		}
-		msg = append(msg, b[5:5+rl]...)
-		b = b[5+rl:]
-	}
-	s.w.hs = msg
-	if len(msg) >= 4 {
-		hl := int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3])
-		if 4+hl <= len(msg) {
-			s.handshake(msg[0], msg[4:4+hl], 't')
+		body := msgs[4 : 4+hl]
+		msgs = msgs[4+hl:]
+		switch typ {
+		case hsClientHello:
+			s.clientHello(body, 't')
 			return false
+		case hsServerHello:
+			if !s.serverHello(body) {
+				return false // TLS 1.3: the certificate is encrypted
+			}
+		case hsCertificate:
+			s.certificate(body)
+			return false
+		default:
+			return false // no certificate (an anonymous or PSK suite, a resumption)
 		}
 	}
 	// incomplete: more, unless another record type followed
-	return !cut && (partial || len(b) < 5)
+	return !cut && (partial || len(rest) < 5)
+}
+
+// handshakeBytes returns the handshake messages' bytes of the handshake
+// records that start b (b itself when one record holds them, else a copy
+// joining the records), whether the last of them is cut short by the end
+// of b, and what follows them.
+func (s *State) handshakeBytes(b []byte) (msgs []byte, partial bool, rest []byte) {
+	if len(b) >= 5 && b[0] == 0x16 {
+		if rl := int(binary.BigEndian.Uint16(b[3:5])); 5+rl <= len(b) && (5+rl == len(b) || b[5+rl] != 0x16) {
+			return b[5 : 5+rl], false, b[5+rl:]
+		}
+	}
+	msgs = s.w.hs[:0]
+	for len(b) >= 5 && b[0] == 0x16 {
+		rl := int(binary.BigEndian.Uint16(b[3:5]))
+		if 5+rl > len(b) {
+			msgs = append(msgs, b[5:]...)
+			b, partial = nil, true
+			break
+		}
+		msgs = append(msgs, b[5:5+rl]...)
+		b = b[5+rl:]
+	}
+	s.w.hs = msgs
+	return msgs, partial, b
+}
+
+// certificate reads the first (the server's own) certificate of a
+// Certificate message.
+func (s *State) certificate(body []byte) {
+	if len(body) < 6 {
+		return
+	}
+	n := int(body[3])<<16 | int(body[4])<<8 | int(body[5])
+	if 6+n > len(body) {
+		return
+	}
+	c, err := x509.ParseCertificate(body[6 : 6+n])
+	if err != nil {
+		return
+	}
+	name := func(n pkix.Name) string {
+		if n.CommonName != "" {
+			return n.CommonName
+		}
+		return n.String()
+	}
+	s.set(TLSCertSubject, []byte(name(c.Subject)))
+	s.set(TLSCertIssuer, []byte(name(c.Issuer)))
+	self := byte('0')
+	if bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil {
+		self = '1'
+	}
+	s.setRaw(TLSCertSelfSigned, []byte{self})
+	var buf [32]byte
+	s.setRaw(TLSCertNotBefore, c.NotBefore.UTC().AppendFormat(buf[:0], time.RFC3339))
+	s.setRaw(TLSCertNotAfter, c.NotAfter.UTC().AppendFormat(buf[:0], time.RFC3339))
 }
 
 // handshake reads one complete handshake message body.
@@ -367,7 +423,9 @@ func (h *hello) ja4(dst []byte, transport byte) []byte {
 	return hex.AppendEncode(dst, sum[:6])
 }
 
-func (s *State) serverHello(body []byte) {
+// serverHello reads a ServerHello; it reports whether the server's
+// Certificate follows in clear (a version below TLS 1.3).
+func (s *State) serverHello(body []byte) bool {
 	r := reader{b: body}
 	version := uint16(r.u16())
 	r.bytes(32)
@@ -375,7 +433,7 @@ func (s *State) serverHello(body []byte) {
 	cipher := uint16(r.u16())
 	r.u8() // compression
 	if r.bad {
-		return
+		return false
 	}
 	chosen := version
 	ja3s := strconv.AppendUint(s.w.scr[:0], uint64(version), 10)
@@ -402,6 +460,7 @@ func (s *State) serverHello(body []byte) {
 	s.setRaw(TLSVersion, []byte(tlsVersionName(chosen)))
 	var buf [8]byte
 	s.setRaw(TLSCipher, append(append(buf[:0], '0', 'x'), hex4(cipher)...))
+	return chosen < 0x0304
 }
 
 func hex4(v uint16) []byte {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/flowmeter/flowmeter/app"
 )
@@ -199,6 +200,17 @@ func appFeatures(add func(name, unit, formula string, f func(a *Acc, v *view) fl
 		}
 		s := string(t)
 		return flag(s == "SSLv3" || s == "TLSv1.0" || s == "TLSv1.1")
+	})
+	add("app_tls_cert_self_signed", "flag", "tls_cert_self_signed: 1 when the server's certificate (in clear up to TLS 1.2) signs itself, 0 when not, −1 without one", func(a *Acc, v *view) float64 {
+		return float64(a.app.Num(app.TLSCertSelfSigned))
+	})
+	add("app_tls_cert_expired", "flag", "1 when the flow's first packet is outside the server certificate's validity (tls_cert_not_before … tls_cert_not_after), 0 inside, −1 without a certificate", func(a *Acc, v *view) float64 {
+		nb, err1 := time.Parse(time.RFC3339, string(a.app.Text(app.TLSCertNotBefore)))
+		na, err2 := time.Parse(time.RFC3339, string(a.app.Text(app.TLSCertNotAfter)))
+		if err1 != nil || err2 != nil {
+			return -1
+		}
+		return flag(a.first < nb.UnixNano() || a.first > na.UnixNano())
 	})
 	add("app_dns_name_len", "bytes", "length of dns_qname; −1 without a DNS question", func(a *Acc, v *view) float64 {
 		if t := a.app.Text(app.DNSQName); len(t) > 0 {

@@ -75,11 +75,11 @@ func TestAppFixture(t *testing.T) {
 	for _, s := range []string{
 		",t13d1516h2_8daaf6152771_e5627efa2ab1,", // the JA4 specification's example
 		",tls,TLSv1.3,0x1301,www.example.com,\"h2,http/1.1\",",
-		",tls,TLSv1.2,", "legacy.example.org",
+		",tls,TLSv1.2,", "legacy.example.org", ",flowmeter test,flowmeter test,1,2024-03-14T14:09:26Z,2024-03-15T15:09:26Z,", // crypto/tls's TLS 1.2 Certificate
 		",quic,,,quic.example.com,h3,", ",q13d",
 		",smtp,TLSv1.3,", "mail.example.net",
-		",http,,,,,,,,,,,,,GET,www.example.com,/index.html?q=flows,19,200,curl/8.5.0,text/html; charset=utf-8,",
-		",dns,,,,,,,,www.example.com,1,0,2,60,", ",dns,,,,,,,,nosuch.example.com,1,3,0,,",
+		",http,", ",GET,www.example.com,/index.html?q=flows,19,200,curl/8.5.0,text/html; charset=utf-8,",
+		",dns,", ",www.example.com,1,0,2,60,", ",nosuch.example.com,1,3,0,,",
 		",mdns,", ",http2,", ",ssh,", "SSH-2.0-paramiko_3.4.0,SSH-2.0-OpenSSH_9.6p1 Debian-4",
 		",ftp,", ",pop3,", ",imap,", ",mysql,", ",postgresql,", ",redis,", ",smb,", ",rdp,", ",telnet,",
 		",sip,", ",ntp,", ",dhcp,", ",snmp,", ",unknown,",
