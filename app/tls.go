@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/md5"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
 	"encoding/hex"
 	"slices"
@@ -87,26 +85,178 @@ func (s *State) certificate(body []byte) {
 	if 6+n > len(body) {
 		return
 	}
-	c, err := x509.ParseCertificate(body[6 : 6+n])
-	if err != nil {
+	c, ok := parseCert(body[6 : 6+n])
+	if !ok {
 		return
 	}
-	name := func(n pkix.Name) string {
-		if n.CommonName != "" {
-			return n.CommonName
-		}
-		return n.String()
-	}
-	s.set(TLSCertSubject, []byte(name(c.Subject)))
-	s.set(TLSCertIssuer, []byte(name(c.Issuer)))
+	s.set(TLSCertSubject, c.subject)
+	s.set(TLSCertIssuer, c.issuer)
 	self := byte('0')
-	if bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil {
+	if c.selfSigned {
 		self = '1'
 	}
 	s.setRaw(TLSCertSelfSigned, []byte{self})
 	var buf [32]byte
-	s.setRaw(TLSCertNotBefore, c.NotBefore.UTC().AppendFormat(buf[:0], time.RFC3339))
-	s.setRaw(TLSCertNotAfter, c.NotAfter.UTC().AppendFormat(buf[:0], time.RFC3339))
+	s.setRaw(TLSCertNotBefore, c.notBefore.AppendFormat(buf[:0], time.RFC3339))
+	s.setRaw(TLSCertNotAfter, c.notAfter.AppendFormat(buf[:0], time.RFC3339))
+}
+
+// cert is what certificate reads of an X.509 certificate.
+type cert struct {
+	subject, issuer     []byte // common name, else organizational unit, else organization
+	selfSigned          bool   // the issuer's name is the subject's
+	notBefore, notAfter time.Time
+}
+
+// parseCert reads the names and validity of a DER certificate with a walk
+// of its TBSCertificate (RFC 5280 §4.1), without crypto/x509's full parse
+// (five times the cost of the rest of a TLS flow's inspection).
+func parseCert(b []byte) (c cert, ok bool) {
+	var tag byte
+	var crt, tbs, iss, val, sub, t1, t2 []byte
+	if _, crt, _, ok = der(b); !ok {
+		return c, false
+	}
+	if _, tbs, _, ok = der(crt); !ok {
+		return c, false
+	}
+	rest := tbs
+	if len(rest) > 0 && rest[0] == 0xa0 { // version
+		if _, _, rest, ok = der(rest); !ok {
+			return c, false
+		}
+	}
+	for _, dst := range []*[]byte{nil, nil, &iss, &val, &sub} { // serial, signature, issuer, validity, subject
+		var v []byte
+		if tag, v, rest, ok = der(rest); !ok || (dst != nil && tag != 0x30) {
+			return c, false
+		}
+		if dst != nil {
+			*dst = v
+		}
+	}
+	var tag1, tag2 byte
+	if tag1, t1, val, ok = der(val); !ok {
+		return c, false
+	}
+	if tag2, t2, _, ok = der(val); !ok {
+		return c, false
+	}
+	if c.notBefore, ok = derTime(tag1, t1); !ok {
+		return c, false
+	}
+	if c.notAfter, ok = derTime(tag2, t2); !ok {
+		return c, false
+	}
+	c.subject, c.issuer, c.selfSigned = nameOf(sub), nameOf(iss), bytes.Equal(iss, sub)
+	return c, true
+}
+
+// der reads one DER element of b: its tag, its content and what follows.
+func der(b []byte) (tag byte, content, rest []byte, ok bool) {
+	if len(b) < 2 {
+		return 0, nil, nil, false
+	}
+	l, i := int(b[1]), 2
+	if l&0x80 != 0 {
+		n := l & 0x7f
+		if n == 0 || n > 3 || len(b) < 2+n {
+			return 0, nil, nil, false
+		}
+		l = 0
+		for j := 0; j < n; j++ {
+			l = l<<8 | int(b[2+j])
+		}
+		i += n
+	}
+	if len(b)-i < l {
+		return 0, nil, nil, false
+	}
+	return b[0], b[i : i+l], b[i+l:], true
+}
+
+// nameOf returns the common name of an X.501 Name (its SEQUENCE's content),
+// else its organizational unit, else its organization.
+func nameOf(name []byte) []byte {
+	var best []byte
+	rank := 0
+	for len(name) > 0 {
+		_, set, rest, ok := der(name)
+		if !ok {
+			break
+		}
+		name = rest
+		for len(set) > 0 {
+			_, atv, r, ok := der(set)
+			if !ok {
+				break
+			}
+			set = r
+			_, oid, v, ok := der(atv)
+			if !ok || len(oid) != 3 || oid[0] != 0x55 || oid[1] != 0x04 {
+				continue
+			}
+			_, value, _, ok := der(v)
+			if !ok {
+				continue
+			}
+			r2 := 0
+			switch oid[2] {
+			case 0x03: // commonName
+				r2 = 3
+			case 0x0b: // organizationalUnitName
+				r2 = 2
+			case 0x0a: // organizationName
+				r2 = 1
+			}
+			if r2 > rank {
+				best, rank = value, r2
+			}
+		}
+	}
+	return best
+}
+
+// derTime reads a UTCTime (tag 0x17, YYMMDDHHMMSSZ; years 50–99 are
+// 1950–1999) or GeneralizedTime (0x18, YYYYMMDDHHMMSSZ).
+func derTime(tag byte, b []byte) (time.Time, bool) {
+	num := func(p []byte) (int, bool) {
+		n := 0
+		for _, c := range p {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	var year int
+	var ok bool
+	switch {
+	case tag == 0x17 && len(b) == 13 && b[12] == 'Z':
+		if year, ok = num(b[:2]); !ok {
+			return time.Time{}, false
+		}
+		year += 1900
+		if year < 1950 {
+			year += 100
+		}
+		b = b[2:]
+	case tag == 0x18 && len(b) == 15 && b[14] == 'Z':
+		if year, ok = num(b[:4]); !ok {
+			return time.Time{}, false
+		}
+		b = b[4:]
+	default:
+		return time.Time{}, false
+	}
+	var f [5]int
+	for i := range f {
+		if f[i], ok = num(b[2*i : 2*i+2]); !ok {
+			return time.Time{}, false
+		}
+	}
+	return time.Date(year, time.Month(f[0]), f[1], f[2], f[3], f[4], 0, time.UTC), true
 }
 
 // handshake reads one complete handshake message body.
