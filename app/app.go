@@ -106,6 +106,8 @@ const (
 	HTTPContentType
 	SSHClient
 	SSHServer
+	SSHHassh
+	SSHHasshServer
 	NumFields
 )
 
@@ -145,6 +147,8 @@ var Fields = [NumFields]FieldInfo{
 	HTTPContentType:   {"http_content_type", false, "Content-Type header of the first response"},
 	SSHClient:         {"ssh_client", false, "the client's SSH identification line (SSH-2.0-…), without CR LF"},
 	SSHServer:         {"ssh_server", false, "the server's SSH identification line"},
+	SSHHassh:          {"ssh_hassh", false, "HASSH of the client's key exchange offer (SSH_MSG_KEXINIT): MD5 of its key exchange;encryption;MAC;compression algorithm lists (client to server), lower-case hex"},
+	SSHHasshServer:    {"ssh_hassh_server", false, "HASSHServer of the server's KEXINIT: the same over its server-to-client lists"},
 }
 
 // Limits of the work done per flow.

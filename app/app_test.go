@@ -152,3 +152,12 @@ func TestTargetMarkers(t *testing.T) {
 		}
 	}
 }
+
+// Every field has a name and a meaning.
+func TestFieldsDescribed(t *testing.T) {
+	for f, info := range app.Fields {
+		if info.Name == "" || info.Meaning == "" {
+			t.Errorf("field %d has no name or meaning", f)
+		}
+	}
+}

@@ -1,6 +1,10 @@
 package app
 
-import "bytes"
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/binary"
+)
 
 // http reads the head of the first HTTP/1.x message of one direction: a
 // request (method, target length, Host, User-Agent) or a response (status,
@@ -58,13 +62,18 @@ func (s *State) http(b []byte, dir int) (more bool) {
 	}
 }
 
-// ssh reads one direction's identification line ("SSH-2.0-…"); a server
-// may send other lines before it. It returns true until the line is in b.
+// ssh reads one direction's identification line ("SSH-2.0-…"; a server
+// may send other lines before it) and the key exchange offer after it
+// (SSH_MSG_KEXINIT) for HASSH. It returns true until both are in b.
 func (s *State) ssh(b []byte, dir int) (more bool) {
 	for len(b) > 0 {
 		line, full := firstLine(b)
 		if !full {
 			return len(b) < 1024
+		}
+		b = b[len(line):]
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
 		}
 		if bytes.HasPrefix(line, []byte("SSH-")) {
 			f := SSHClient
@@ -72,14 +81,57 @@ func (s *State) ssh(b []byte, dir int) (more bool) {
 				f = SSHServer
 			}
 			s.set(f, line)
-			return false
-		}
-		b = b[len(line):]
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			b = b[i+1:]
+			return s.kexinit(b, dir)
 		}
 	}
 	return true
+}
+
+// kexinit reads the first binary packet after the identification line,
+// when it is a KEXINIT (RFC 4253 §7.1), and sets the side's HASSH. It
+// returns true while the packet is incomplete.
+func (s *State) kexinit(b []byte, dir int) (more bool) {
+	if len(b) < 6 {
+		return true
+	}
+	n := int(binary.BigEndian.Uint32(b))
+	if n < 2 || n > MaxBuffer {
+		return false
+	}
+	if 4+n > len(b) {
+		return true
+	}
+	pad := int(b[4])
+	if pad+1 > n || b[5] != 20 || n-pad-1 < 17 {
+		return false
+	}
+	r := reader{b: b[6+16 : 4+n-pad]} // after the message code and the cookie
+	var lists [8][]byte
+	for i := range lists {
+		l := r.bytes(4)
+		if r.bad {
+			return false
+		}
+		lists[i] = r.bytes(int(binary.BigEndian.Uint32(l)))
+		if r.bad {
+			return false
+		}
+	}
+	// kex, host key, enc c→s, enc s→c, mac c→s, mac s→c, comp c→s, comp s→c
+	pick, f := [4]int{0, 2, 4, 6}, SSHHassh
+	if dir == 1 {
+		pick, f = [4]int{0, 3, 5, 7}, SSHHasshServer
+	}
+	h := md5.New()
+	for i, k := range pick {
+		if i > 0 {
+			h.Write([]byte{';'})
+		}
+		h.Write(lists[k])
+	}
+	var sum [16]byte
+	s.setHex(f, h.Sum(sum[:0]))
+	return false
 }
 
 // attackMarkers are what requests of web attacks carry in their target and

@@ -42,6 +42,8 @@ var tsharkFields = []struct {
 	{"http.request.method", app.HTTPMethod},
 	{"http.request.uri", app.HTTPTarget},
 	{"http.response.code", app.HTTPStatus},
+	{"ssh.kex.hassh", app.SSHHassh},
+	{"ssh.kex.hasshserver", app.SSHHasshServer},
 }
 
 // tsharkProtos maps tshark's protocol names (frame.protocols) to ours.
