@@ -384,6 +384,18 @@ func cicColumns(s *Schema, y2017 bool, labelStyle int) ([]Column, error) {
 	return append(cols, Column{Name: "Label", Field: FieldNamedLabel, Index: labelStyle}), nil
 }
 
+// NFExpiration is NFStream's expiration_id for an end reason: 0 idle,
+// 1 active, −1 any other end (NFStream's custom end).
+func NFExpiration(e flow.EndReason) int {
+	switch e {
+	case flow.EndIdle:
+		return 0
+	case flow.EndActive:
+		return 1
+	}
+	return -1
+}
+
 // nfstreamColumns returns NFStream's columns (its documented names, in its
 // order) where one of ours has the same meaning, with NFStream's units:
 // times in ms, sizes of the IP packet (NFStream's accounting_mode 1),
@@ -619,13 +631,7 @@ func AppendValue(dst []byte, r *Record, c Column) []byte {
 	case FieldLastMs:
 		return strconv.AppendInt(dst, r.Last/1e6, 10)
 	case FieldNFExpiration:
-		switch r.End {
-		case flow.EndIdle:
-			return append(dst, '0')
-		case flow.EndActive:
-			return append(dst, '1')
-		}
-		return append(dst, '-', '1')
+		return strconv.AppendInt(dst, int64(NFExpiration(r.End)), 10)
 	case FieldServerName:
 		for _, f := range [...]app.Field{app.TLSSNI, app.DNSQName, app.HTTPHost} {
 			if r.App != nil && r.App.Has(f) {

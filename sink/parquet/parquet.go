@@ -40,7 +40,8 @@ func kindOf(c feature.Column) kind {
 	case c.IsString():
 		return kText
 	case c.Field == feature.FieldSrcPort, c.Field == feature.FieldDstPort, c.Field == feature.FieldProto,
-		c.Field == feature.FieldVersion, c.Field == feature.FieldVLAN:
+		c.Field == feature.FieldVersion, c.Field == feature.FieldVLAN,
+		c.Field == feature.FieldFirstMs, c.Field == feature.FieldLastMs, c.Field == feature.FieldNFExpiration:
 		return kInt
 	case c.Field == feature.FieldFeature && c.Count:
 		return kInt
@@ -177,6 +178,12 @@ func (w *Writer) Write(r *feature.Record) error {
 				n = int64(r.Version)
 			case feature.FieldVLAN:
 				n = int64(r.VLAN)
+			case feature.FieldFirstMs:
+				n = r.First / 1e6
+			case feature.FieldLastMs:
+				n = r.Last / 1e6
+			case feature.FieldNFExpiration:
+				n = int64(feature.NFExpiration(r.End))
 			default:
 				n = int64(r.Values[c.Index])
 			}

@@ -26,7 +26,7 @@ var _ meter.Sink = (*parquet.Writer)(nil)
 // hold the values of the CSV output.
 func TestReadBack(t *testing.T) {
 	schema, _ := feature.NewSchema(8)
-	for _, set := range []string{feature.SetNative, feature.SetCIC2017} {
+	for _, set := range []string{feature.SetNative, feature.SetCIC2017, feature.SetNFStream} {
 		cols, _ := feature.Columns(set, schema, feature.Options{})
 		var pbuf, cbuf bytes.Buffer
 		pw, cw := parquet.NewWriter(&pbuf, cols), csv.NewWriter(&cbuf, cols)
@@ -52,8 +52,11 @@ func TestReadBack(t *testing.T) {
 			t.Fatal("no rows read")
 		}
 		name := "duration_s"
-		if set == feature.SetCIC2017 {
+		switch set {
+		case feature.SetCIC2017:
 			name = "Flow Duration"
+		case feature.SetNFStream:
+			name = "bidirectional_duration_ms"
 		}
 		leaf, ok := f.Schema().Lookup(name)
 		if !ok {
@@ -61,6 +64,13 @@ func TestReadBack(t *testing.T) {
 		}
 		if v := rows[0][leaf.ColumnIndex].Double(); v <= 0 {
 			t.Errorf("%s: first flow's %s = %v", set, name, v)
+		}
+		if set == feature.SetNFStream { // whole ms since the epoch, as the CSV has them
+			first, _ := f.Schema().Lookup("bidirectional_first_seen_ms")
+			want, _ := strconv.ParseInt(strings.Split(strings.Split(cbuf.String(), "\n")[1], ",")[9], 10, 64)
+			if got := rows[0][first.ColumnIndex].Int64(); got != want || want < 1e12 {
+				t.Errorf("nfstream: first flow's bidirectional_first_seen_ms = %d, CSV %d", got, want)
+			}
 		}
 		if set == feature.SetCIC2017 {
 			if _, ok := f.Schema().Lookup("Fwd Header Length.1"); !ok {
