@@ -220,34 +220,20 @@ func icmpTypeIndex(s *Schema) int {
 }
 
 func nativeColumns(s *Schema, o Options) []Column {
-	cols := []Column{
-		{Name: "flow_id", Field: FieldFlowID},
-		{Name: "capture", Field: FieldCapture},
-		{Name: "src_ip", Field: FieldSrcIP},
-		{Name: "src_port", Field: FieldSrcPort},
-		{Name: "dst_ip", Field: FieldDstIP},
-		{Name: "dst_port", Field: FieldDstPort},
-		{Name: "protocol", Field: FieldProto},
-		{Name: "ip_version", Field: FieldVersion},
-		{Name: "vlan_id", Field: FieldVLAN},
+	cols := append([]Column{{Name: "flow_id", Field: FieldFlowID}, {Name: "capture", Field: FieldCapture}}, endpointColumns()...)
+	cols = append(cols, []Column{
 		{Name: "first_seen", Field: FieldFirst},
 		{Name: "last_seen", Field: FieldLast},
 		{Name: "end_reason", Field: FieldEnd},
 		{Name: "community_id", Field: FieldCommunityID, Index: icmpTypeIndex(s)},
-	}
+	}...)
 	for i, f := range s.Features {
 		cols = append(cols, Column{Name: f.Name, Field: FieldFeature, Index: i, Count: IsCount(f)})
 	}
 	if o.App {
 		cols = append(cols, AppColumns()...)
 	}
-	if o.Labels {
-		cols = append(cols, Column{Name: "label", Field: FieldLabel}, Column{Name: "category", Field: FieldCategory})
-	}
-	if o.Scores {
-		cols = append(cols, Column{Name: "score", Field: FieldScore}, Column{Name: "verdict", Field: FieldVerdict})
-	}
-	return cols
+	return outcomeColumns(cols, o)
 }
 
 // cicMap lists CICFlowMeter's feature columns in the published order: the
@@ -396,6 +382,31 @@ func NFExpiration(e flow.EndReason) int {
 	return -1
 }
 
+// endpointColumns are the flow's endpoints, protocol, IP version and VLAN,
+// named as the native and NFStream sets both name them.
+func endpointColumns() []Column {
+	return []Column{
+		{Name: "src_ip", Field: FieldSrcIP},
+		{Name: "src_port", Field: FieldSrcPort},
+		{Name: "dst_ip", Field: FieldDstIP},
+		{Name: "dst_port", Field: FieldDstPort},
+		{Name: "protocol", Field: FieldProto},
+		{Name: "ip_version", Field: FieldVersion},
+		{Name: "vlan_id", Field: FieldVLAN},
+	}
+}
+
+// outcomeColumns appends the label and verdict columns the options ask for.
+func outcomeColumns(cols []Column, o Options) []Column {
+	if o.Labels {
+		cols = append(cols, Column{Name: "label", Field: FieldLabel}, Column{Name: "category", Field: FieldCategory})
+	}
+	if o.Scores {
+		cols = append(cols, Column{Name: "score", Field: FieldScore}, Column{Name: "verdict", Field: FieldVerdict})
+	}
+	return cols
+}
+
 // nfstreamColumns returns NFStream's columns (its documented names, in its
 // order) where one of ours has the same meaning, with NFStream's units:
 // times in ms, sizes of the IP packet (NFStream's accounting_mode 1),
@@ -404,19 +415,8 @@ func NFExpiration(e flow.EndReason) int {
 // application_name is app_proto (lower case, no "TLS.Google" sub-names);
 // client_fingerprint is JA3 and server_fingerprint JA3S.
 func nfstreamColumns(s *Schema, o Options) ([]Column, error) {
-	cols := []Column{
-		{Name: "id", Field: FieldFlowID},
-		{Name: "expiration_id", Field: FieldNFExpiration},
-		{Name: "src_ip", Field: FieldSrcIP},
-		{Name: "src_port", Field: FieldSrcPort},
-		{Name: "dst_ip", Field: FieldDstIP},
-		{Name: "dst_port", Field: FieldDstPort},
-		{Name: "protocol", Field: FieldProto},
-		{Name: "ip_version", Field: FieldVersion},
-		{Name: "vlan_id", Field: FieldVLAN},
-		{Name: "bidirectional_first_seen_ms", Field: FieldFirstMs},
-		{Name: "bidirectional_last_seen_ms", Field: FieldLastMs},
-	}
+	cols := append([]Column{{Name: "id", Field: FieldFlowID}, {Name: "expiration_id", Field: FieldNFExpiration}}, endpointColumns()...)
+	cols = append(cols, Column{Name: "bidirectional_first_seen_ms", Field: FieldFirstMs}, Column{Name: "bidirectional_last_seen_ms", Field: FieldLastMs})
 	type m struct {
 		name, native string
 		scale        float64
@@ -460,13 +460,7 @@ func nfstreamColumns(s *Schema, o Options) ([]Column, error) {
 			Column{Name: "user_agent", Field: FieldApp, Index: int(app.HTTPUserAgent)},
 			Column{Name: "content_type", Field: FieldApp, Index: int(app.HTTPContentType)})
 	}
-	if o.Labels {
-		cols = append(cols, Column{Name: "label", Field: FieldLabel}, Column{Name: "category", Field: FieldCategory})
-	}
-	if o.Scores {
-		cols = append(cols, Column{Name: "score", Field: FieldScore}, Column{Name: "verdict", Field: FieldVerdict})
-	}
-	return cols, nil
+	return outcomeColumns(cols, o), nil
 }
 
 // seedColumns returns the original FlowMeter's 39 columns, in its order and

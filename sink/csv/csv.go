@@ -99,19 +99,11 @@ func (w *Writer) appendRow(b []byte, r *feature.Record) []byte {
 		case opApp:
 			if r.App != nil { // no payload, no metadata: an empty field
 				from := len(b)
-				b = r.App.AppendField(b, app.Field(o.index))
-				if needsQuote(b[from:]) {
-					v := append([]byte(nil), b[from:]...)
-					b = appendText(b[:from], v)
-				}
+				b = quoteFrom(r.App.AppendField(b, app.Field(o.index)), from)
 			}
 		case opText:
 			from := len(b)
-			b = feature.AppendValue(b, r, w.cols[i])
-			if needsQuote(b[from:]) {
-				v := append([]byte(nil), b[from:]...)
-				b = appendText(b[:from], v)
-			}
+			b = quoteFrom(feature.AppendValue(b, r, w.cols[i]), from)
 		default:
 			b = feature.AppendValue(b, r, w.cols[i])
 		}
@@ -155,6 +147,15 @@ func compile(cols []feature.Column) []op {
 		}
 	}
 	return ops
+}
+
+// quoteFrom quotes b[from:], the field just appended, when it needs it.
+func quoteFrom(b []byte, from int) []byte {
+	if !needsQuote(b[from:]) {
+		return b
+	}
+	v := append([]byte(nil), b[from:]...)
+	return appendText(b[:from], v)
 }
 
 func needsQuote(v []byte) bool {
