@@ -328,29 +328,32 @@ type hello struct {
 	allCiphers, allExts   int    // counts before the arrays cut them
 }
 
+// read16 reads r's 16-bit values, GREASE left out, into dst[*n:] as far
+// as dst goes, and returns how many there were.
+func read16(r reader, dst []uint16, n *int) int {
+	all := 0
+	for len(r.b) >= 2 {
+		v := uint16(r.u16())
+		if isGREASE(v) {
+			continue
+		}
+		all++
+		if *n < len(dst) {
+			dst[*n] = v
+			*n++
+		}
+	}
+	return all
+}
+
 func (s *State) clientHello(body []byte, transport byte) {
 	var h hello
 	r := reader{b: body}
 	h.version = uint16(r.u16())
 	r.bytes(32)
 	r.bytes(r.u8()) // session id
-	cs := reader{b: r.bytes(r.u16())}
-	if transport == 'd' {
-		// DTLS has a cookie before the ciphers; not read here
-		return
-	}
+	h.allCiphers = read16(reader{b: r.bytes(r.u16())}, h.ciphers[:], &h.nc)
 	r.bytes(r.u8()) // compression methods
-	for len(cs.b) >= 2 {
-		c := uint16(cs.u16())
-		if isGREASE(c) {
-			continue
-		}
-		h.allCiphers++
-		if h.nc < len(h.ciphers) {
-			h.ciphers[h.nc] = c
-			h.nc++
-		}
-	}
 	if r.bad {
 		return
 	}
@@ -395,14 +398,7 @@ func (s *State) clientHello(body []byte, transport byte) {
 			s.set(TLSALPN, alpn)
 			s.w.scr = alpn
 		case 0x000a: // supported_groups
-			list := reader{b: e.bytes(e.u16())}
-			for len(list.b) >= 2 {
-				g := uint16(list.u16())
-				if !isGREASE(g) && h.ng < len(h.groups) {
-					h.groups[h.ng] = g
-					h.ng++
-				}
-			}
+			read16(reader{b: e.bytes(e.u16())}, h.groups[:], &h.ng)
 		case 0x000b: // ec_point_formats
 			for _, f := range e.bytes(e.u8()) {
 				if h.nf < len(h.formats) {
@@ -411,14 +407,7 @@ func (s *State) clientHello(body []byte, transport byte) {
 				}
 			}
 		case 0x000d: // signature_algorithms
-			list := reader{b: e.bytes(e.u16())}
-			for len(list.b) >= 2 {
-				a := uint16(list.u16())
-				if !isGREASE(a) && h.ns < len(h.sigs) {
-					h.sigs[h.ns] = a
-					h.ns++
-				}
-			}
+			read16(reader{b: e.bytes(e.u16())}, h.sigs[:], &h.ns)
 		case 0x002b: // supported_versions
 			list := reader{b: e.bytes(e.u8())}
 			for len(list.b) >= 2 {

@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -364,7 +365,7 @@ func smb2Negotiate() []byte {
 func dnsName(b []byte, name string) []byte {
 	for len(name) > 0 {
 		label := name
-		if i := indexByte(name, '.'); i >= 0 {
+		if i := strings.IndexByte(name, '.'); i >= 0 {
 			label, name = name[:i], name[i+1:]
 		} else {
 			name = ""
@@ -373,15 +374,6 @@ func dnsName(b []byte, name string) []byte {
 		b = append(b, label...)
 	}
 	return append(b, 0)
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func dnsQuery(id int, name string, qtype int) []byte {
