@@ -2,7 +2,6 @@ package meter_test
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/flowmeter/flowmeter/feature"
-	"github.com/flowmeter/flowmeter/flow"
 	"github.com/flowmeter/flowmeter/internal/packettest"
 	"github.com/flowmeter/flowmeter/meter"
 	"github.com/flowmeter/flowmeter/sink/csv"
@@ -31,14 +29,7 @@ func appColumns() []feature.Column {
 func extractApp(t *testing.T, path string, workers int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	s := csv.NewWriter(&buf, appColumns())
-	m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema, App: true, Workers: workers}, s)
-	if err := m.RunFiles(context.Background(), []string{path}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	runInto(t, meter.Config{App: true, Workers: workers}, []string{path}, csv.NewWriter(&buf, appColumns()))
 	return buf.Bytes()
 }
 

@@ -57,14 +57,23 @@ func extract(t *testing.T, path, set string, json bool) []byte {
 	if json {
 		s = jsonl.NewWriter(&buf, cols)
 	}
-	m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema}, s)
-	if err := m.RunFiles(context.Background(), []string{path}); err != nil {
+	runInto(t, meter.Config{}, []string{path}, s)
+	return buf.Bytes()
+}
+
+// runInto meters paths with cfg (the default flow configuration and the
+// schema filled in) into s, closes s and returns the meter.
+func runInto(t *testing.T, cfg meter.Config, paths []string, s meter.Sink) *meter.Meter {
+	t.Helper()
+	cfg.Flow, cfg.Schema = flow.DefaultConfig, schema
+	m := meter.New(cfg, s)
+	if err := m.RunFiles(context.Background(), paths); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
+	return m
 }
 
 func TestGolden(t *testing.T) {
@@ -222,15 +231,7 @@ func meterOut(t *testing.T, paths []string, cfg meter.Config) ([]byte, []uint64,
 	cfg.App = true
 	var b bytes.Buffer
 	var ids []uint64
-	w := csv.NewWriter(&b, cols)
-	cfg.Flow, cfg.Schema = flow.DefaultConfig, schema
 	cfg.OnPacket = func(n int, id uint64) { ids = append(ids, uint64(n), id) }
-	m := meter.New(cfg, w)
-	if err := m.RunFiles(context.Background(), paths); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	m := runInto(t, cfg, paths, csv.NewWriter(&b, cols))
 	return b.Bytes(), ids, m.Stats()
 }
