@@ -94,11 +94,10 @@ func (p *encodePipe) add(key flow.Key, src, dst netip.AddrPort, a *feature.Acc, 
 	it := &c.items[c.n]
 	c.n++
 	it.key, it.src, it.dst, it.reason = key, src, dst, reason
-	if reason == flow.Early {
-		a.CopyTo(&it.acc) // from the table: the flow goes on
-	} else {
-		a.MoveTo(&it.acc)
-	}
+	// a is a worker's copy (flowOut, early records included: the worker
+	// copied the inspection of a flow that goes on) or, at the end of an
+	// input, a flow the flush ends: either way nothing reads it after this
+	a.MoveTo(&it.acc)
 	it.cv = p.m.context(key, src, dst, a, reason)
 	if c.n == len(c.items) {
 		p.send()
