@@ -123,7 +123,7 @@ func NeedsApp(s *Schema, cols []Column) bool {
 		switch {
 		case c.Field == FieldApp, c.Field == FieldServerName:
 			return true
-		case c.Field == FieldFeature && strings.HasPrefix(s.Features[c.Index].Name, AppFeaturePrefix):
+		case c.Field == FieldFeature && IsAppFeature(s.Features[c.Index].Name):
 			return true
 		}
 	}

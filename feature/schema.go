@@ -168,6 +168,10 @@ func buildFixed() []Feature {
 // existed lack them; model/train treats them as absent there.
 const AppFeaturePrefix = "app_"
 
+// IsAppFeature reports whether the feature name is one derived from the
+// application metadata.
+func IsAppFeature(name string) bool { return strings.HasPrefix(name, AppFeaturePrefix) }
+
 // appFeatures adds the model inputs derived from the application metadata
 // (the app package): numbers that describe what the handshake said, not
 // the strings themselves, each −1 when it does not apply.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strings"
 
 	"github.com/flowmeter/flowmeter/capture"
 	"github.com/flowmeter/flowmeter/feature"
@@ -95,9 +94,7 @@ func (f *classifyFlags) setup(stderr io.Writer) (*metering, *model.Classifier, [
 	cols, err := f.out.cols(s, feature.Options{Labels: r.rules != nil, Scores: true})
 	// the payload is inspected for the metadata columns, and for a model
 	// that reads the features derived from them
-	r.cfg.App = f.out.app && (feature.NeedsApp(s, cols) || slices.ContainsFunc(cl.Model.Model.Inputs, func(n string) bool {
-		return strings.HasPrefix(n, feature.AppFeaturePrefix)
-	}))
+	r.cfg.App = f.out.app && (feature.NeedsApp(s, cols) || slices.ContainsFunc(cl.Model.Model.Inputs, feature.IsAppFeature))
 	return r, cl, cols, err
 }
 

@@ -178,7 +178,7 @@ func (b *Builder) ReadCSV(path string) error {
 	idx := make([]int, s.Len())
 	for j, name := range s.Names() {
 		i, ok := col[name]
-		if !ok && strings.HasPrefix(name, feature.AppFeaturePrefix) {
+		if !ok && feature.IsAppFeature(name) {
 			idx[j] = -1 // a table from before the feature existed
 			if !slices.Contains(b.ds.Absent, name) {
 				b.ds.Absent = append(b.ds.Absent, name)

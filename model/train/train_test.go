@@ -298,7 +298,7 @@ func TestLeaveOneOutByGroup(t *testing.T) {
 func TestReadCSVWithoutAppFeatures(t *testing.T) {
 	var names []string
 	for _, n := range schema.Names() {
-		if !strings.HasPrefix(n, feature.AppFeaturePrefix) {
+		if !feature.IsAppFeature(n) {
 			names = append(names, n)
 		}
 	}
@@ -325,7 +325,7 @@ func TestReadCSVWithoutAppFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := bl.Dataset()
-	if len(d.Absent) == 0 || !strings.HasPrefix(d.Absent[0], feature.AppFeaturePrefix) || d.X[schema.Index(d.Absent[0])][0] != -1 {
+	if len(d.Absent) == 0 || !feature.IsAppFeature(d.Absent[0]) || d.X[schema.Index(d.Absent[0])][0] != -1 {
 		t.Fatalf("absent %v", d.Absent)
 	}
 	cfg := train.DefaultConfig
@@ -335,7 +335,7 @@ func TestReadCSVWithoutAppFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, in := range m.Inputs {
-		if strings.HasPrefix(in, feature.AppFeaturePrefix) {
+		if feature.IsAppFeature(in) {
 			t.Errorf("input %s, absent from the data", in)
 		}
 	}
