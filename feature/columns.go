@@ -760,11 +760,12 @@ func AppendTime(dst []byte, ns int64) []byte {
 	if ns < 0 { // before 1970: the general path
 		return time.Unix(0, ns).UTC().AppendFormat(dst, TimeLayout)
 	}
-	secs, frac := ns/1e9, ns%1e9
-	days, rem := secs/86400, secs%86400
+	u := uint64(ns) // unsigned from here: divisions by constants are cheaper
+	secs, frac := u/1e9, uint32(u%1e9)
+	days, rem := secs/86400, uint32(secs%86400)
 	z := days + 719468
 	era := z / 146097
-	doe := z - era*146097
+	doe := uint32(z - era*146097)
 	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
 	doy := doe - (365*yoe + yoe/4 - yoe/100)
 	mp := (5*doy + 2) / 153
@@ -773,34 +774,33 @@ func AppendTime(dst []byte, ns int64) []byte {
 	if m > 12 {
 		m -= 12
 	}
-	y := yoe + era*400
+	y := uint64(yoe) + era*400
 	if m <= 2 {
 		y++
 	}
-	dst = appendDigits(dst, y, 4)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, m, 2)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, d, 2)
-	dst = append(dst, 'T')
-	dst = appendDigits(dst, rem/3600, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, rem/60%60, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, rem%60, 2)
-	dst = append(dst, '.')
-	dst = appendDigits(dst, frac, 9)
-	return append(dst, 'Z')
+	n := len(dst)
+	dst = append(dst, "0000-00-00T00:00:00.000000000Z"...)
+	b := dst[n:]
+	put2(b[0:], uint32(y/100)) // int64 nanoseconds end in the year 2262
+	put2(b[2:], uint32(y%100))
+	put2(b[5:], m)
+	put2(b[8:], d)
+	put2(b[11:], rem/3600)
+	put2(b[14:], rem/60%60)
+	put2(b[17:], rem%60)
+	f := frac
+	for i := 27; i > 20; i -= 2 { // the fraction's last eight digits as pairs
+		q := f / 100
+		put2(b[i:], f-q*100)
+		f = q
+	}
+	b[20] = byte('0' + f)
+	return dst
 }
 
-// appendDigits appends v (≥ 0) as exactly n decimal digits.
-func appendDigits(dst []byte, v int64, n int) []byte {
-	dst = append(dst, "000000000"[:n]...)
-	for i := len(dst) - 1; i >= len(dst)-n; i-- {
-		dst[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return dst
+// put2 writes v (< 100) as two digits at b[0:2].
+func put2(b []byte, v uint32) {
+	b[0], b[1] = digitPairs[v*2], digitPairs[v*2+1]
 }
 
 // AppendFlowID appends a flow ID as the 16 hex digits of the flow_id column

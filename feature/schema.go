@@ -209,8 +209,12 @@ func appFeatures(add func(name, unit, formula string, f func(a *Acc, v *view) fl
 		return float64(a.app.Num(app.TLSCertSelfSigned))
 	})
 	add("app_tls_cert_expired", "flag", "1 when the flow's first packet is outside the server certificate's validity (tls_cert_not_before … tls_cert_not_after), 0 inside, −1 without a certificate", func(a *Acc, v *view) float64 {
-		nb, err1 := time.Parse(time.RFC3339, string(a.app.Text(app.TLSCertNotBefore)))
-		na, err2 := time.Parse(time.RFC3339, string(a.app.Text(app.TLSCertNotAfter)))
+		tb, ta := a.app.Text(app.TLSCertNotBefore), a.app.Text(app.TLSCertNotAfter)
+		if len(tb) == 0 || len(ta) == 0 { // most flows: no certificate (parsing "" costs an error value)
+			return -1
+		}
+		nb, err1 := time.Parse(time.RFC3339, string(tb))
+		na, err2 := time.Parse(time.RFC3339, string(ta))
 		if err1 != nil || err2 != nil {
 			return -1
 		}

@@ -8,6 +8,7 @@ package csv
 import (
 	"bufio"
 	"io"
+	"strings"
 
 	"github.com/flowmeter/flowmeter/app"
 
@@ -82,32 +83,37 @@ func (w *Writer) appendRow(b []byte, r *feature.Record) []byte {
 	start := len(b)
 	vals := r.Values
 	for i := range w.ops {
-		o := &w.ops[i]
+		o := w.ops[i]
 		switch o.kind {
-		case opFeature:
-			// most values of most flows are 0, 1 or −1 ("none")
-			switch v := vals[o.index]; v {
-			case 0:
-				b = append(b, '0')
-			case 1:
-				b = append(b, '1')
-			case -1:
-				b = append(b, '-', '1')
-			default:
-				b = feature.AppendFloat(b, v)
+		case opFeature: // a run of features in schema order
+			for _, v := range vals[o.index : o.index+o.n] {
+				// most values of most flows are 0, 1 or −1 ("none")
+				switch v {
+				case 0:
+					b = append(b, '0', ',')
+				case 1:
+					b = append(b, '1', ',')
+				case -1:
+					b = append(b, '-', '1', ',')
+				default:
+					b = append(feature.AppendFloat(b, v), ',')
+				}
 			}
-		case opApp:
-			if r.App != nil { // no payload, no metadata: an empty field
+		case opApp: // a run of metadata fields
+			if r.App == nil { // no payload, no metadata: empty fields
+				b = append(b, commas[:o.n]...)
+				break
+			}
+			for f := o.index; f < o.index+o.n; f++ {
 				from := len(b)
-				b = quoteFrom(r.App.AppendField(b, app.Field(o.index)), from)
+				b = append(quoteFrom(r.App.AppendField(b, app.Field(f)), from), ',')
 			}
 		case opText:
 			from := len(b)
-			b = quoteFrom(feature.AppendValue(b, r, w.cols[i]), from)
+			b = append(quoteFrom(feature.AppendValue(b, r, w.cols[o.col]), from), ',')
 		default:
-			b = feature.AppendValue(b, r, w.cols[i])
+			b = append(feature.AppendValue(b, r, w.cols[o.col]), ',')
 		}
-		b = append(b, ',')
 	}
 	if len(b) > start {
 		b[len(b)-1] = '\n'
@@ -117,13 +123,20 @@ func (w *Writer) appendRow(b []byte, r *feature.Record) []byte {
 	return b
 }
 
-// op is how Write writes one column: a feature value as it is, text that
-// may need quoting (names given by the user: capture, labels, verdict), or
-// anything else through feature.AppendValue (never quoted: addresses,
-// numbers, times, identifiers).
+// commas holds the empty fields of a run of metadata columns.
+var commas = []byte(strings.Repeat(",", int(app.NumFields)))
+
+// op is how Write writes one column or a run of them: features as they are
+// (n of them from index on, consecutive in the schema), metadata fields
+// (n from field index on), text that may need quoting (names given by the
+// user: capture, labels, verdict), or anything else through
+// feature.AppendValue (never quoted: addresses, numbers, times,
+// identifiers). col is the column's position for the last two.
 type op struct {
 	kind  uint8
 	index int
+	n     int
+	col   int
 }
 
 const (
@@ -134,17 +147,24 @@ const (
 )
 
 func compile(cols []feature.Column) []op {
-	ops := make([]op, len(cols))
+	var ops []op
 	for i, c := range cols {
+		o := op{kind: opValue, col: i, n: 1}
 		switch {
 		case c.Field == feature.FieldFeature && (c.Scale == 0 || c.Scale == 1):
-			ops[i] = op{kind: opFeature, index: c.Index}
+			o.kind, o.index = opFeature, c.Index
 		case c.Field == feature.FieldApp:
-			ops[i] = op{kind: opApp, index: c.Index}
+			o.kind, o.index = opApp, c.Index
 		case c.Field == feature.FieldCapture, c.Field == feature.FieldLabel, c.Field == feature.FieldCategory,
 			c.Field == feature.FieldNamedLabel, c.Field == feature.FieldVerdict:
-			ops[i] = op{kind: opText}
+			o.kind = opText
 		}
+		if k := len(ops) - 1; k >= 0 && (o.kind == opFeature || o.kind == opApp) &&
+			ops[k].kind == o.kind && ops[k].index+ops[k].n == o.index {
+			ops[k].n++ // the run goes on
+			continue
+		}
+		ops = append(ops, o)
 	}
 	return ops
 }
