@@ -657,13 +657,58 @@ func AppendFloat(dst []byte, v float64) []byte {
 				return appendDecimal(dst, m, d)
 			}
 		}
-		return strconv.AppendFloat(dst, v, 'f', -1, 64)
+		return appendShortest(dst, v)
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return append(dst, '0')
 	}
-	return strconv.AppendFloat(dst, v, 'f', -1, 64)
+	return appendShortest(dst, v)
 }
+
+// appendShortest appends v (finite) as strconv.AppendFloat(dst, v, 'f', -1,
+// 64) would: its shortest digits come from strconv's 'e' form, which copies
+// them in one piece, and are laid out here without an exponent (strconv's
+// 'f' writes them one at a time: this takes half the instructions).
+func appendShortest(dst []byte, v float64) []byte {
+	var tmp [32]byte
+	e := strconv.AppendFloat(tmp[:0], v, 'e', -1, 64) // [-]d[.ddd]e±dd[d]
+	if e[0] == '-' {
+		dst = append(dst, '-')
+		e = e[1:]
+	}
+	x := len(e) - 4 // the exponent has two digits or three
+	if e[x] != 'e' {
+		x--
+	}
+	exp := int(e[x+2]-'0')*10 + int(e[x+3]-'0')
+	if x+4 < len(e) {
+		exp = exp*10 + int(e[x+4]-'0')
+	}
+	if e[x+1] == '-' {
+		exp = -exp
+	}
+	rest := e[min(2, x):x] // the digits after the first
+	nd := 1 + len(rest)
+	switch dp := exp + 1; { // digits before the point
+	case dp <= 0:
+		dst = append(dst, '0', '.')
+		dst = append(dst, zeros[:-dp]...)
+		dst = append(dst, e[0])
+		return append(dst, rest...)
+	case dp >= nd:
+		dst = append(dst, e[0])
+		dst = append(dst, rest...)
+		return append(dst, zeros[:dp-nd]...)
+	default:
+		dst = append(dst, e[0])
+		dst = append(dst, rest[:dp-1]...)
+		dst = append(dst, '.')
+		return append(dst, rest[dp-1:]...)
+	}
+}
+
+// zeros pads appendShortest's numbers (|exponent| ≤ 324).
+var zeros = []byte(strings.Repeat("0", 330))
 
 // shortDecimal finds the shortest decimal m·10⁻ᵈ (d ≤ 15) that reads back
 // as v (0 < v < 1e6, not whole), if there is one. Reading back rounds m/10ᵈ

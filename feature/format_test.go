@@ -14,7 +14,7 @@ import (
 // AppendFloat writes what strconv's shortest 'f' form writes (0 for -0,
 // NaN and infinities), also through its fast path for whole numbers.
 func TestAppendFloat(t *testing.T) {
-	vals := []float64{1, -1, 3, 100, 65535, 1e14, 999999999999999, 1e15, -1e15, 1e16, 2.5, -0.25, 1e-9, 123456.789, math.MaxInt32, math.Nextafter(1e15, 0), 4503599627370497}
+	vals := []float64{1, -1, 3, 100, 65535, 1e14, 999999999999999, 1e15, -1e15, 1e16, 2.5, -0.25, 1e-9, 123456.789, math.MaxInt32, math.Nextafter(1e15, 0), 4503599627370497, math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64, 1e300, 1e-300, 1.5e-310, 123456789012345678e3}
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 10000; i++ {
 		vals = append(vals, math.Round(r.NormFloat64()*1e6), r.NormFloat64()*1e3, float64(r.Int64N(1<<53))*float64(1-2*r.IntN(2)))
@@ -27,6 +27,11 @@ func TestAppendFloat(t *testing.T) {
 		vals = append(vals, float64(ns)/1e9, -float64(ns)/1e9, float64(ns/1000)/1e6, float64(ns)/k, k/float64(ns+1),
 			float64(ns%1e15)/1e9*k, math.Nextafter(float64(ns)/1e9, 0), math.Nextafter(float64(ns)/1e6, math.Inf(1)),
 			1e6-float64(ns%1e9)/1e9, math.Nextafter(1e6, 0)-float64(ns%1000)/1e6, float64(ns%1e6)+0.5, r.Float64()*math.Pow(10, float64(r.IntN(30)-15)))
+	}
+	for range 100000 { // any bits: the path through strconv's 'e' form
+		if v := math.Float64frombits(r.Uint64()); !math.IsNaN(v) && !math.IsInf(v, 0) {
+			vals = append(vals, v)
+		}
 	}
 	for _, v := range vals {
 		if v == 0 {
