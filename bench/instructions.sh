@@ -4,9 +4,12 @@
 # builds within a fraction of a percent.
 #
 #   bench/instructions.sh OLD_BINARY [NEW_BINARY]   # NEW: built from this tree
+#   CAPTURE=FILE bench/instructions.sh OLD_BINARY     # another capture
 #
 # The capture is bench/out/mid.pcap (5 000 flows, 104 551 packets, made by
-# bench/gen once). One core (GOMAXPROCS=1), asynchronous preemption off
+# bench/gen once) unless CAPTURE names another (a flood:
+# go run ./bench/gen -flood -flows 100000 -span 2s -o bench/out/flood100000.pcap).
+# One core (GOMAXPROCS=1), asynchronous preemption off
 # (callgrind trips on Go's preemption signals otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +20,8 @@ if [ -z "$new" ]; then
 	go build -o bench/out/flowmeter ./cmd/flowmeter
 	new=bench/out/flowmeter
 fi
-[ -f bench/out/mid.pcap ] || go run ./bench/gen -flows 5000 -span 1m -seed 5 -o bench/out/mid.pcap
+cap=${CAPTURE:-bench/out/mid.pcap}
+[ -n "${CAPTURE:-}" ] || [ -f "$cap" ] || go run ./bench/gen -flows 5000 -span 1m -seed 5 -o "$cap"
 count() { # binary args...: the least of 3 runs (the garbage collector's
 	# timing adds up to 10 % now and then)
 	local bin=$1; shift
@@ -30,8 +34,8 @@ printf '%-44s %12s %12s %8s\n' run old new change
 for run in "extract --workers 1 -o /dev/null" "extract --workers 2 -o /dev/null" \
 	"extract --workers 1 -o bench/out/mid.parquet" "classify --workers 1 -o /dev/null"; do
 	# shellcheck disable=SC2086
-	a=$(count "$old" $run -q bench/out/mid.pcap)
+	a=$(count "$old" $run -q "$cap")
 	# shellcheck disable=SC2086
-	b=$(count "$new" $run -q bench/out/mid.pcap)
+	b=$(count "$new" $run -q "$cap")
 	printf '%-44s %12s %12s %+7.2f%%\n' "$run" "$a" "$b" "$(echo "100*($b-$a)/$a" | bc -l)"
 done
