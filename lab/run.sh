@@ -55,6 +55,7 @@ monitor|benign|busy client: monitor polling every second|curl, dig, ping
 failures|benign|ordinary failures: refused, aborted, unanswered|curl, dig
 loopback|benign|loopback: local HTTP on lo|curl
 https|benign|web browsing (HTTPS)|curl
+p2p|benign|peer-to-peer: looking for peers|python3 (lab/p2p.py)
 nmap-syn|malicious|scan: nmap TCP SYN|nmap
 nmap-connect|malicious|scan: nmap TCP connect|nmap
 nmap-udp|malicious|scan: nmap UDP|nmap
@@ -204,6 +205,12 @@ net_up() {
 	# 10.77.0.128-187, twenty on each client host.
 	local k
 	for k in $(seq 0 59); do ip -n "$P-cli$((k / 20 + 1))" addr add "10.77.0.$((128 + k))/24" dev eth0; done
+	# Peers of the p2p scenario, on the server's link: 10.77.0.96-107 answer
+	# (lab/p2p.py), 108-119 have nothing listening (refused), and 120-127
+	# never answer (their replies are blackholed).
+	for k in $(seq 96 127); do ip -n "$P-srv" addr add "10.77.0.$k/24" dev eth0; done
+	ip -n "$P-srv" rule add from 10.77.0.120/29 lookup 77
+	ip -n "$P-srv" route add blackhole default table 77
 	for _ in 1 2 3; do on cli1 ping -c1 -W2 "${IP[srv]}" >/dev/null && return 0; done
 	echo "lab: the lab network does not work" >&2
 	exit 1
@@ -294,6 +301,8 @@ servers_up() {
 	ip netns exec "$P-c2" iodined -f -c -P lab-tunnel-pw -l "${IP[c2]}" 172.30.0.1/24 t.lab.example >"$w/iodined.log" 2>&1 &
 	# the attacker's HTTPS command-and-control server, on the c2 host
 	ip netns exec "$P-c2" python3 "$LAB_DIR/c2.py" --port 443 --cert "$w/tls.crt" --key "$w/tls.key" 2>"$w/c2.log" &
+	# the live peers of the p2p scenario
+	ip netns exec "$P-srv" python3 "$LAB_DIR/p2p.py" peers --addrs "$(seq -s, -f '10.77.0.%g' 96 107)" 2>"$w/p2p.log" &
 	disown -a # the servers end with their namespaces (cleanup), silently
 	local i
 	for i in $(seq 50); do
@@ -487,6 +496,15 @@ scn_failures() {
 		esac
 		sleep "0.$(rnd 1 9)"
 	done
+}
+scn_p2p() { # file-sharing clients looking for peers: most are gone (refused or unanswered)
+	local j h a
+	for j in $(seq "$(rnd 1 2)"); do
+		read -r h a <<<"$(ali)"
+		on "$h" python3 "$LAB_DIR/p2p.py" client --bind "$a" --peers "$(seq -s, -f '10.77.0.%g' 96 127)" \
+			--seed "$(rnd 1 99999)" --count "$(scale $(rnd 200 500))" --parallel "$(rnd 3 8)" --timeout "$(rnd 2 4)" &
+	done
+	wait
 }
 scn_loopback() { # on the server itself, captured on its lo
 	local n i
