@@ -359,6 +359,7 @@ func TestBadOptionValues(t *testing.T) {
 		{[]string{"live", "-i", "lo", "--filter", "port 99999", "-o", out}, "filter"},
 		{[]string{"live", "-i", "lo", "--bpf", "x", "--filter", "tcp", "-o", out}, "filter"},
 		{[]string{"train", "-o", out, "--group", "foo", "x.csv"}, "group"},
+		{[]string{"train", "-o", out, "--leave-out", "c2: [", "x.csv"}, "leave-out"},
 		{[]string{"evaluate", "--group", "foo", "x.csv"}, "group"},
 	} {
 		var stderr bytes.Buffer

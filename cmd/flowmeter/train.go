@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"strings"
 
 	"github.com/flowmeter/flowmeter/model"
@@ -20,6 +21,7 @@ type trainFlags struct {
 	out       string
 	site      bool
 	exclude   string
+	leaveOut  string
 	trainOnly string
 	compare   bool
 	loso      bool
@@ -44,6 +46,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.LogReg.L2, "l2", c.LogReg.L2, "logreg: L2 penalty")
 	fs.BoolVar(&f.site, "link-features", false, "also use the features that measure the link rather than the endpoints: "+strings.Join(train.LinkFeatures, ", "))
 	fs.StringVar(&f.exclude, "exclude", "", "comma-separated features to leave out of the model inputs (globs: *_per_s, early_*)")
+	fs.StringVar(&f.leaveOut, "leave-out", "", "comma-separated attack `CATEGORIES` (globs, ? for a space: 'c2:*,*path?traversal*') whose flows are left out of training and cross-validation: attacks the inputs cannot tell from ordinary traffic")
 	fs.StringVar(&f.trainOnly, "train-only", "", "comma-separated `PATHS`: captures at or under them are always in the training folds and never scored in cross-validation (does adding them help on the others?)")
 	fs.BoolVar(&f.compare, "compare", false, "cross-validate gbdt, logreg and seed on the same folds and print a table")
 	fs.BoolVar(&f.loso, "loso", false, "leave one group out (each capture, or each source with --group source) instead of --folds, and print each group's false-positive rate and recall")
@@ -79,6 +82,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.out == "" {
 		return usagef("train: give the model file to write with -o FILE")
 	}
+	if err := f.checkLeaveOut(); err != nil {
+		return err
+	}
 	if err := refuseInputs([]string{f.out}, fs.Args()); err != nil {
 		return err
 	}
@@ -87,9 +93,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	benign, mal := d.Counts()
-	fmt.Fprintf(stdout, "training data: %d flows (%d benign, %d malicious) from %d groups (%s), at most %d per capture\n",
-		d.Len(), benign, mal, d.Groups(), f.data.group, f.data.cap)
+	if d, cfg, err = f.prepare(d, cfg, stdout); err != nil {
+		return err
+	}
 	if f.compare {
 		if err := train.Compare(d, cfg, f.data.group, f.trainOnlyFunc(), stdout); err != nil {
 			return err
@@ -100,6 +106,42 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	return f.fit(d, cfg, metrics, args, fs.Args(), stdout)
+}
+
+// checkLeaveOut refuses a malformed --leave-out pattern before anything
+// is read.
+func (f *trainFlags) checkLeaveOut() error {
+	if f.leaveOut == "" {
+		return nil
+	}
+	for _, p := range strings.Split(f.leaveOut, ",") {
+		if _, err := path.Match(p, ""); err != nil {
+			return usagef("train: --leave-out: category pattern %q: %v", p, err)
+		}
+	}
+	return nil
+}
+
+// prepare drops the malicious flows of the --leave-out categories, says
+// what is left, and chooses the number of trees once for the folds and the
+// final model (train.FixRounds).
+func (f *trainFlags) prepare(d *train.Dataset, cfg train.Config, stdout io.Writer) (*train.Dataset, train.Config, error) {
+	if f.leaveOut != "" {
+		var n int
+		var err error
+		if d, n, err = d.LeaveOut(strings.Split(f.leaveOut, ",")); err != nil {
+			return nil, cfg, err
+		}
+		fmt.Fprintf(stdout, "left out: %d malicious flows of the categories %s\n", n, f.leaveOut)
+	}
+	benign, mal := d.Counts()
+	fmt.Fprintf(stdout, "training data: %d flows (%d benign, %d malicious) from %d groups (%s), at most %d per capture\n",
+		d.Len(), benign, mal, d.Groups(), f.data.group, f.data.cap)
+	if c := train.FixRounds(d, cfg); c.GBDT.Rounds != cfg.GBDT.Rounds || c.GBDT.EarlyStop != cfg.GBDT.EarlyStop {
+		cfg = c
+		fmt.Fprintf(stdout, "boosting rounds: %d (early stopping on a held-out share of the groups; the same for every fold and the final model)\n", cfg.GBDT.Rounds)
+	}
+	return d, cfg, nil
 }
 
 // crossValidate prints the out-of-fold metrics (nil without folds).

@@ -14,6 +14,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -39,6 +40,40 @@ type Dataset struct {
 
 // Len is the number of flows.
 func (d *Dataset) Len() int { return len(d.Y) }
+
+// LeaveOut returns d without the malicious flows whose category matches
+// one of patterns (path.Match globs, "c2:*"; * does not cross a /), and
+// how many it left out: attacks whose flows the model's inputs cannot tell
+// from ordinary traffic (an HTTPS beacon's single request, without inputs
+// over several flows) only teach it that ordinary traffic is suspicious. A
+// malformed pattern is an error.
+func (d *Dataset) LeaveOut(patterns []string) (*Dataset, int, error) {
+	if len(patterns) == 0 {
+		return d, 0, nil
+	}
+	for _, p := range patterns {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, 0, fmt.Errorf("category pattern %q: %w", p, err)
+		}
+	}
+	var keep []int
+	for i, c := range d.Cat {
+		out := false
+		for _, p := range patterns {
+			if ok, _ := path.Match(p, c); ok && d.Y[i] {
+				out = true
+				break
+			}
+		}
+		if !out {
+			keep = append(keep, i)
+		}
+	}
+	if len(keep) == d.Len() {
+		return d, 0, nil
+	}
+	return d.Subset(keep), d.Len() - len(keep), nil
+}
 
 // Subset returns the flows at rows (sharing nothing with d).
 func (d *Dataset) Subset(rows []int) *Dataset {

@@ -214,8 +214,10 @@ func splitRows(d *Dataset, fold map[string]int, f int) (in, out []int) {
 	return
 }
 
-// Fit trains a model on d. For GBDT, a share of the captures is held out to
-// choose the number of trees, and the final trees are refit on all of d.
+// Fit trains a model on d. For GBDT with early stopping on, a share of the
+// captures is held out to choose the number of trees, and the final trees
+// are refit on all of d; `flowmeter train` chooses it once (FixRounds)
+// instead, for its folds and its final model alike.
 func Fit(d *Dataset, cfg Config) (*model.Model, []float64, error) {
 	if d.Len() == 0 {
 		return nil, nil, fmt.Errorf("no labelled flows to train on")
@@ -319,6 +321,23 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// FixRounds chooses the number of boosting rounds once, by early stopping on
+// a held-out share (ValidFrac) of d's groups, and returns cfg with that many
+// rounds and early stopping off. Cross-validation's fold models and the
+// final model then have the same number of trees, so a threshold chosen on
+// the folds' scores means the same on the final model's. (Chosen per fit, a
+// fold model could keep 280 trees and the final model 60, whose scores are
+// less extreme: a threshold from the folds then flagged nothing at all.)
+func FixRounds(d *Dataset, cfg Config) Config {
+	if cfg.ValidFrac <= 0 || cfg.GBDT.EarlyStop <= 0 || (cfg.Approach != ApproachGBDT && cfg.Approach != ApproachBlend) {
+		return cfg
+	}
+	inputs := Inputs(d.Schema, cfg.Approach, append(cfg.Exclude[:len(cfg.Exclude):len(cfg.Exclude)], d.Absent...))
+	cfg.GBDT.Rounds = max(bestRounds(d, inputs, cfg), 1)
+	cfg.GBDT.EarlyStop = 0
+	return cfg
 }
 
 // bestRounds holds out ValidFrac of d's captures and returns the number of

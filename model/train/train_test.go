@@ -347,3 +347,50 @@ func TestReadCSVWithoutAppFeatures(t *testing.T) {
 		t.Errorf("a missing feature column: %v", err)
 	}
 }
+
+// FixRounds chooses the trees once: early stopping off, a round count the
+// early stopping found, and the final model has exactly that many trees
+// (what the folds' models have too). Logistic regression is left as it is.
+func TestFixRounds(t *testing.T) {
+	d := fixture()
+	cfg := train.DefaultConfig
+	cfg.GBDT.Rounds, cfg.GBDT.EarlyStop = 60, 5
+	cfg.GBDT.MinChildWeight, cfg.GBDT.Lambda = 1, 1
+	c := train.FixRounds(d, cfg)
+	if c.GBDT.EarlyStop != 0 || c.GBDT.Rounds < 1 || c.GBDT.Rounds > 60 {
+		t.Fatalf("FixRounds: %d rounds, early stop %d", c.GBDT.Rounds, c.GBDT.EarlyStop)
+	}
+	m, _, err := train.Fit(d, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Trees.Trees) != c.GBDT.Rounds {
+		t.Errorf("final model: %d trees, want %d", len(m.Trees.Trees), c.GBDT.Rounds)
+	}
+	lr := cfg
+	lr.Approach = train.ApproachLogReg
+	if c := train.FixRounds(d, lr); c.GBDT != lr.GBDT {
+		t.Errorf("logreg: rounds changed to %+v", c.GBDT)
+	}
+}
+
+// LeaveOut drops the malicious flows of matching categories, never benign
+// ones, and keeps the rest whole.
+func TestLeaveOut(t *testing.T) {
+	d := fixture()
+	b0, m0 := d.Counts()
+	s, n, err := d.LeaveOut([]string{"cat-*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, m := s.Counts()
+	if n != m0 || m != 0 || b != b0 {
+		t.Errorf("left out %d: %d benign, %d malicious remain (had %d, %d)", n, b, m, b0, m0)
+	}
+	if s, n, _ := d.LeaveOut([]string{"other: *"}); n != 0 || s.Len() != d.Len() {
+		t.Errorf("no match: left out %d", n)
+	}
+	if _, _, err := d.LeaveOut([]string{"["}); err == nil {
+		t.Error("a malformed pattern was accepted")
+	}
+}
