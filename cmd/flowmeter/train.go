@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"strings"
 
 	"github.com/flowmeter/flowmeter/model"
@@ -114,10 +113,8 @@ func (f *trainFlags) checkLeaveOut() error {
 	if f.leaveOut == "" {
 		return nil
 	}
-	for _, p := range strings.Split(f.leaveOut, ",") {
-		if _, err := path.Match(p, ""); err != nil {
-			return usagef("train: --leave-out: category pattern %q: %v", p, err)
-		}
+	if err := train.CheckPatterns(strings.Split(f.leaveOut, ",")); err != nil {
+		return usagef("train: --leave-out: category %v", err)
 	}
 	return nil
 }

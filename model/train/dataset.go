@@ -14,7 +14,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -51,21 +50,12 @@ func (d *Dataset) LeaveOut(patterns []string) (*Dataset, int, error) {
 	if len(patterns) == 0 {
 		return d, 0, nil
 	}
-	for _, p := range patterns {
-		if _, err := path.Match(p, ""); err != nil {
-			return nil, 0, fmt.Errorf("category pattern %q: %w", p, err)
-		}
+	if err := CheckPatterns(patterns); err != nil {
+		return nil, 0, err
 	}
 	var keep []int
 	for i, c := range d.Cat {
-		out := false
-		for _, p := range patterns {
-			if ok, _ := path.Match(p, c); ok && d.Y[i] {
-				out = true
-				break
-			}
-		}
-		if !out {
+		if !d.Y[i] || !excluded(c, patterns) {
 			keep = append(keep, i)
 		}
 	}

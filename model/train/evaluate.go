@@ -100,7 +100,7 @@ func Compare(d *Dataset, cfg Config, group string, trainOnly func(string) bool, 
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.3f | %.4f | %.3f | %.3f | %.3f |\n", a, len(Inputs(d.Schema, a, append(c.Exclude[:len(c.Exclude):len(c.Exclude)], d.Absent...))),
+		fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.3f | %.4f | %.3f | %.3f | %.3f |\n", a, len(c.inputs(d)),
 			m.Precision, m.Recall, m.F1, m.FPR, m.ROCAUC, m.PRAUC, m.RecallAt1FPR)
 	}
 	return nil

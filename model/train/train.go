@@ -69,6 +69,17 @@ func Inputs(s *feature.Schema, approach string, exclude []string) []string {
 	return in
 }
 
+// CheckPatterns reports the first malformed glob among patterns (those
+// of Dataset.LeaveOut and Config.Exclude).
+func CheckPatterns(patterns []string) error {
+	for _, p := range patterns {
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("pattern %q: %w", p, err)
+		}
+	}
+	return nil
+}
+
 // excluded reports whether name matches one of the patterns (path.Match
 // globs: a name, or * for any run of characters).
 func excluded(name string, patterns []string) bool {
@@ -214,6 +225,12 @@ func splitRows(d *Dataset, fold map[string]int, f int) (in, out []int) {
 	return
 }
 
+// inputs are the features a model of cfg reads from d: cfg.Approach's,
+// without cfg.Exclude and the features d lacks.
+func (cfg Config) inputs(d *Dataset) []string {
+	return Inputs(d.Schema, cfg.Approach, append(cfg.Exclude[:len(cfg.Exclude):len(cfg.Exclude)], d.Absent...))
+}
+
 // Fit trains a model on d. For GBDT with early stopping on, a share of the
 // captures is held out to choose the number of trees, and the final trees
 // are refit on all of d; `flowmeter train` chooses it once (FixRounds)
@@ -226,7 +243,7 @@ func Fit(d *Dataset, cfg Config) (*model.Model, []float64, error) {
 	if benign == 0 || mal == 0 {
 		return nil, nil, fmt.Errorf("training needs both classes: %d benign, %d malicious flows", benign, mal)
 	}
-	inputs := Inputs(d.Schema, cfg.Approach, append(cfg.Exclude[:len(cfg.Exclude):len(cfg.Exclude)], d.Absent...))
+	inputs := cfg.inputs(d)
 	m := &model.Model{Early: d.Schema.EarlyN, SchemaHash: d.Schema.Hash(), Schema: d.Schema.Names(), Inputs: inputs,
 		InputMeanings: d.Schema.Meanings(inputs), Threshold: 0.5}
 	fit, ok := approaches[cfg.Approach]
@@ -334,7 +351,7 @@ func FixRounds(d *Dataset, cfg Config) Config {
 	if cfg.ValidFrac <= 0 || cfg.GBDT.EarlyStop <= 0 || (cfg.Approach != ApproachGBDT && cfg.Approach != ApproachBlend) {
 		return cfg
 	}
-	inputs := Inputs(d.Schema, cfg.Approach, append(cfg.Exclude[:len(cfg.Exclude):len(cfg.Exclude)], d.Absent...))
+	inputs := cfg.inputs(d)
 	cfg.GBDT.Rounds = max(bestRounds(d, inputs, cfg), 1)
 	cfg.GBDT.EarlyStop = 0
 	return cfg
