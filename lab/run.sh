@@ -17,7 +17,7 @@ LAB_DIR=$(cd "$(dirname "$0")" && pwd)
 # Debian packages of every tool the lab runs (docs/lab.md's apt-get line).
 PACKAGES="iproute2 iputils-ping ethtool tcpdump gzip procps nginx-light openssh-server openssh-client vsftpd
 dnsmasq-base iperf3 python3 curl wget dnsutils nmap masscan hping3 slowhttptest apache2-utils hydra medusa ncrack
-sqlmap iodine openssl"
+sqlmap iodine openssl zabbix-agent"
 OUT= SEED=1 ONLY= SHORT=0 LIST=0 GZIP=0 LINK= BACKGROUND=1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -56,6 +56,7 @@ failures|benign|ordinary failures: refused, aborted, unanswered|curl, dig
 loopback|benign|loopback: local HTTP on lo|curl
 https|benign|web browsing (HTTPS)|curl
 p2p|benign|peer-to-peer: looking for peers|python3 (lab/p2p.py)
+zabbix|benign|monitoring server polling agents (Zabbix), syslog|zabbix_agentd, zabbix_sender, logger, python3 (lab/zabbix.py)
 nmap-syn|malicious|scan: nmap TCP SYN|nmap
 nmap-connect|malicious|scan: nmap TCP connect|nmap
 nmap-udp|malicious|scan: nmap UDP|nmap
@@ -88,7 +89,7 @@ fi
 [ "$(id -u)" = 0 ] || { echo "lab: needs root (network namespaces, raw sockets)" >&2; exit 1; }
 missing=
 for t in ip ping ethtool tcpdump nginx sshd vsftpd dnsmasq iperf3 python3 curl wget dig ssh scp nmap masscan hping3 \
-	slowhttptest ab hydra medusa ncrack sqlmap iodine iodined ssh-keygen openssl; do
+	slowhttptest ab hydra medusa ncrack sqlmap iodine iodined ssh-keygen openssl zabbix_agentd zabbix_sender logger; do
 	command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || missing="$missing $t"
 done
 [ -z "$missing" ] || { echo "lab: missing tools:$missing (install them with the apt-get line in docs/lab.md)" >&2; exit 1; }
@@ -506,6 +507,34 @@ scn_p2p() { # file-sharing clients looking for peers: most are gone (refused or 
 	done
 	wait
 }
+scn_zabbix() { # a Zabbix server polling agents, their active checks and trapper values, syslog
+	local h a t d=$((LIMIT - 2)) agents= ag
+	read -r h a <<<"$(ali)"
+	on "$h" python3 "$LAB_DIR/zabbix.py" server --listen "$a" --duration "$d" &
+	for t in srv cli1 cli2 cli3; do # the agents: the server and the client hosts but the monitor's own
+		[ "$t" = "$h" ] && continue
+		ag=${IP[$t]}
+		agents=$agents${agents:+,}$ag
+		printf '%s\n' "PidFile=$WORK/zbx-$t.pid" "LogFile=$WORK/zbx-$t.log" "Server=$a" "ServerActive=$a" \
+			"Hostname=lab-$t" "ListenIP=$ag" "SourceIP=$ag" "AllowRoot=1" "StartAgents=$(rnd 2 4)" \
+			"RefreshActiveChecks=$(pick 60 120)" "BufferSend=$(rnd 1 5)" >"$WORK/zbx-$t.conf"
+		on "$t" zabbix_agentd -f -c "$WORK/zbx-$t.conf" >/dev/null 2>&1 &
+		( # values pushed by scripts (zabbix_sender) and syslog messages, until the time is up
+			end=$((SECONDS + d - 1)) i=0
+			while [ "$SECONDS" -lt "$end" ]; do
+				i=$((i + 1))
+				on "$t" zabbix_sender -z "$a" -I "$ag" -s "lab-$t" -k "app.queue" -o "$i" >/dev/null 2>&1
+				on "$t" logger -n "$a" -P 514 -d -t cron "job $i done on lab-$t"
+				sleep 3
+			done
+		) &
+	done
+	sleep 1
+	on "$h" python3 "$LAB_DIR/zabbix.py" poll --bind "$a" --agents "$agents" --seed "$(rnd 1 99999)" \
+		--duration "$((d - 2))" --items "$(rnd 16 38)" --min-interval "$(pick 0.5 1 1 2)" --pollers "$(rnd 2 6)"
+	for t in srv cli1 cli2 cli3; do [ -f "$WORK/zbx-$t.pid" ] && kill "$(cat "$WORK/zbx-$t.pid")" 2>/dev/null; done
+	wait
+}
 scn_loopback() { # on the server itself, captured on its lo
 	local n i
 	n=$(scale $(rnd 100 300))
@@ -639,6 +668,8 @@ echo "file,label,category,key_ip,key_role,key_basis,packets,format,linktype,sour
 
 run_one() { # name class category
 	local name=$1 class=$2 cat=$3 file rel pkts t0 fn
+	# Monitoring shows in the context features after a minute: it runs twice as long.
+	[ "$name" != zabbix ] || local LIMIT=$((LIMIT * 2))
 	rel=$class/$name.pcap
 	file=$OUT/$rel
 	if [ "$name" = loopback ]; then
