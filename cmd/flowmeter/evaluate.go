@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 
 	"github.com/flowmeter/flowmeter/meter"
 	"github.com/flowmeter/flowmeter/model"
@@ -147,6 +150,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var f scoreFlags
 	f.register(fs, 0)
 	byGroup := fs.Bool("by-group", false, "also print each group's (capture, or source with --group source) false-positive rate and recall")
+	scores := fs.String("scores", "", "also write every flow's capture, label, category, score, verdict and the model's inputs to `FILE` (CSV): to see which flows are missed and why")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -166,5 +170,44 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(stdout)
 		train.WriteByGroup(stdout, train.ByGroup(sc.data, sc.scores, t, nil))
 	}
+	if *scores != "" {
+		return writeScores(*scores, sc, t)
+	}
 	return nil
+}
+
+// writeScores writes each flow of sc with its score and verdict at
+// threshold t, and the values of the model's inputs, as CSV to path.
+func writeScores(path string, sc *scored, t float64) error {
+	cols, err := sc.data.Schema.Indices(sc.model.Inputs)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f) // buffered
+	w.Write(append([]string{"capture", "label", "category", "score", "verdict"}, sc.model.Inputs...))
+	rec := make([]string, 5+len(cols))
+	for i, s := range sc.scores {
+		rec[0], rec[1], rec[2] = sc.data.Group[i], className(sc.data.Y[i]), sc.data.Cat[i]
+		rec[3], rec[4] = strconv.FormatFloat(s, 'g', 6, 64), className(s >= t)
+		for k, j := range cols {
+			rec[5+k] = strconv.FormatFloat(sc.data.X[j][i], 'g', -1, 64)
+		}
+		w.Write(rec)
+	}
+	if w.Flush(); w.Error() != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, w.Error())
+	}
+	return f.Close()
+}
+
+func className(malicious bool) string {
+	if malicious {
+		return "malicious"
+	}
+	return "benign"
 }

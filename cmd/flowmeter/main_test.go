@@ -179,10 +179,12 @@ func TestTrainClassifyEvaluate(t *testing.T) {
 	if !strings.Contains(out, "wrote "+modelPath) {
 		t.Errorf("train output:\n%s", out)
 	}
-	out, _, err = runCmd(t, "evaluate", "-q", "--model", modelPath, "--labels", rules, sample)
+	scores := filepath.Join(dir, "scores.csv")
+	out, _, err = runCmd(t, "evaluate", "-q", "--model", modelPath, "--labels", rules, "--scores", scores, sample)
 	if err != nil || !strings.Contains(out, "recall 1.0000") || !strings.Contains(out, "FPR 0.0000") {
 		t.Errorf("evaluate on its training data (%v):\n%s", err, out)
 	}
+	checkScores(t, scores, out)
 	pk, sus := filepath.Join(dir, "packets.csv"), filepath.Join(dir, "suspicious.pcap")
 	out, errOut, err = runCmd(t, "classify", "--model", modelPath, "--packets", pk, "--suspicious", sus, sample)
 	if err != nil {
@@ -703,4 +705,30 @@ func sampleRules(t *testing.T, dir, cat string) string {
 		t.Fatal(err)
 	}
 	return rules
+}
+
+// checkScores checks evaluate --scores' file against its summary out, of a
+// model that gets every flow right: a row per flow, each verdict its label.
+func checkScores(t *testing.T, path, out string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := stdcsv.NewReader(f).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("--scores: %d rows, %v", len(rows), err)
+	}
+	if h := strings.Join(rows[0][:6], ","); h != "capture,label,category,score,verdict,fwd_packets" {
+		t.Errorf("--scores header starts %s", h)
+	}
+	if want := fmt.Sprintf("%d labelled flows", len(rows)-1); !strings.Contains(out, want) {
+		t.Errorf("--scores has %d flows; evaluate said:\n%s", len(rows)-1, out)
+	}
+	for _, r := range rows[1:] {
+		if r[1] != r[4] || len(r) != len(rows[0]) {
+			t.Fatalf("--scores row %v: verdict %s, label %s", r[:5], r[4], r[1])
+		}
+	}
 }
