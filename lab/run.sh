@@ -17,7 +17,7 @@ LAB_DIR=$(cd "$(dirname "$0")" && pwd)
 # Debian packages of every tool the lab runs (docs/lab.md's apt-get line).
 PACKAGES="iproute2 iputils-ping ethtool tcpdump gzip procps nginx-light openssh-server openssh-client vsftpd
 dnsmasq-base iperf3 python3 curl wget dnsutils nmap masscan hping3 slowhttptest apache2-utils hydra medusa ncrack
-sqlmap iodine openssl zabbix-agent"
+sqlmap iodine openssl zabbix-agent patator goldeneye"
 OUT= SEED=1 ONLY= SHORT=0 LIST=0 GZIP=0 LINK= BACKGROUND=1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -68,11 +68,14 @@ hping-icmp|malicious|dos: ICMP flood|hping3
 slowloris|malicious|dos: slowloris|slowhttptest
 slowpost|malicious|dos: slow POST|slowhttptest
 http-flood|malicious|dos: HTTP flood|ab
+goldeneye|malicious|dos: HTTP keep-alive flood (GoldenEye)|goldeneye
 hydra-ssh|malicious|brute force: SSH|hydra
 medusa-ssh|malicious|brute force: SSH|medusa
 ncrack-ssh|malicious|brute force: SSH|ncrack
 hydra-ftp|malicious|brute force: FTP|hydra
 hydra-web|malicious|brute force: web login|hydra
+patator-ftp|malicious|brute force: FTP|patator
+patator-ssh|malicious|brute force: SSH|patator
 sqlmap|malicious|web: SQL injection|sqlmap
 iodine|malicious|tunnel: DNS (iodine)|iodine
 webattack|malicious|web: path traversal and command injection|curl
@@ -89,7 +92,7 @@ fi
 [ "$(id -u)" = 0 ] || { echo "lab: needs root (network namespaces, raw sockets)" >&2; exit 1; }
 missing=
 for t in ip ping ethtool tcpdump nginx sshd vsftpd dnsmasq iperf3 python3 curl wget dig ssh scp nmap masscan hping3 \
-	slowhttptest ab hydra medusa ncrack sqlmap iodine iodined ssh-keygen openssl zabbix_agentd zabbix_sender logger; do
+	slowhttptest ab hydra medusa ncrack sqlmap iodine iodined ssh-keygen openssl zabbix_agentd zabbix_sender logger patator goldeneye; do
 	command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || missing="$missing $t"
 done
 [ -z "$missing" ] || { echo "lab: missing tools:$missing (install them with the apt-get line in docs/lab.md)" >&2; exit 1; }
@@ -590,6 +593,12 @@ scn_hping_udp() { A hping3 -q --udp -p 53 -d "$(rnd 20 512)" -c "$(scale $(rnd 3
 scn_hping_icmp() { A hping3 -q --icmp -d "$(rnd 56 1400)" -c "$(scale $(rnd 3000 8000))" -i u"$(rnd 100 400)" "$T" || true; }
 scn_slowloris() { A slowhttptest -H -c "$(scale $(rnd 100 300))" -r "$(rnd 30 100)" -i "$(rnd 5 10)" -l "$((LIMIT - 5))" -u "$S/" -p 3 || true; }
 scn_slowpost() { A slowhttptest -B -c "$(scale $(rnd 100 300))" -r "$(rnd 30 100)" -i "$(rnd 5 10)" -s 8192 -l "$((LIMIT - 5))" -u "$S:8080/login" -p 3 || true; }
+scn_goldeneye() { # HTTP keep-alive flood (CIC-IDS2017's "DoS GoldenEye")
+	# Debian 12's goldeneye fails on its Python 3.11 (a float passed to
+	# random.randint); a copy with that division made integral runs.
+	sed 's#len(acceptEncoding)/2#len(acceptEncoding)//2#' "$(command -v goldeneye)" >"$WORK/goldeneye.py"
+	A timeout "$((LIMIT - 5))" python3 "$WORK/goldeneye.py" "$S/" -w "$(rnd 2 8)" -s "$(rnd 20 100)" -m "$(pick get post random)" || true
+}
 scn_http_flood() { A ab -q -n "$(scale $(rnd 3000 8000))" -c "$(rnd 10 60)" "$S/$(pick index.html status files/f1.bin)" || true; }
 wordlists() {
 	printf '%s\n' root admin user test guest oracle ftp alice bob >"$WORK/users.txt"
@@ -598,6 +607,16 @@ wordlists() {
 scn_hydra_ssh() { wordlists; A hydra -I -q -t "$(rnd 4 8)" -L "$WORK/users.txt" -P "$WORK/pass.txt" -W 0 "ssh://$T" || true; }
 scn_medusa_ssh() { wordlists; A medusa -h "$T" -U "$WORK/users.txt" -P "$WORK/pass.txt" -M ssh -t "$(rnd 2 6)" || true; }
 scn_ncrack_ssh() { wordlists; A ncrack -U "$WORK/users.txt" -P "$WORK/pass.txt" -T"$(rnd 3 5)" "ssh://$T" || true; }
+scn_patator_ftp() {
+	wordlists
+	A patator ftp_login host="$T" user=FILE0 password=FILE1 0="$WORK/users.txt" 1="$WORK/pass.txt" persistent="$(pick 0 1)" \
+		--threads="$(rnd 4 10)" -x ignore:mesg='Login incorrect.' || true
+}
+scn_patator_ssh() {
+	wordlists
+	A patator ssh_login host="$T" user=FILE0 password=FILE1 0="$WORK/users.txt" 1="$WORK/pass.txt" persistent="$(pick 0 1)" \
+		--threads="$(rnd 2 6)" -x ignore:mesg='Authentication failed.' || true
+}
 scn_hydra_ftp() { wordlists; A hydra -I -q -t "$(rnd 4 12)" -L "$WORK/users.txt" -P "$WORK/pass.txt" "ftp://$T" || true; }
 scn_hydra_web() {
 	wordlists
