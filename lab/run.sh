@@ -56,6 +56,7 @@ failures|benign|ordinary failures: refused, aborted, unanswered|curl, dig
 loopback|benign|loopback: local HTTP on lo|curl
 https|benign|web browsing (HTTPS)|curl
 p2p|benign|peer-to-peer: looking for peers|python3 (lab/p2p.py)
+quiet|benign|quiet hosts: one or two requests each|curl, wget, dig, ssh
 zabbix|benign|monitoring server polling agents (Zabbix), syslog|zabbix_agentd, zabbix_sender, logger, python3 (lab/zabbix.py)
 nmap-syn|malicious|scan: nmap TCP SYN|nmap
 nmap-connect|malicious|scan: nmap TCP connect|nmap
@@ -209,6 +210,10 @@ net_up() {
 	# 10.77.0.128-187, twenty on each client host.
 	local k
 	for k in $(seq 0 59); do ip -n "$P-cli$((k / 20 + 1))" addr add "10.77.0.$((128 + k))/24" dev eth0; done
+	# Quiet hosts (the quiet scenario): 10.79.H.1-100 on client host H, on
+	# the same link (the server reaches them without a router).
+	for k in 1 2 3; do seq 1 100 | sed "s|.*|address add 10.79.$k.&/16 dev eth0|" | ip -n "$P-cli$k" -batch -; done
+	ip -n "$P-srv" route add 10.79.0.0/16 dev eth0
 	# Peers of the p2p scenario, on the server's link: 10.77.0.96-107 answer
 	# (lab/p2p.py), 108-119 have nothing listening (refused), and 120-127
 	# never answer (their replies are blackholed).
@@ -509,6 +514,36 @@ scn_p2p() { # file-sharing clients looking for peers: most are gone (refused or 
 			--seed "$(rnd 1 99999)" --count "$(scale $(rnd 200 500))" --parallel "$(rnd 3 8)" --timeout "$(rnd 2 4)" &
 	done
 	wait
+}
+scn_quiet() { # hosts that make one or two ordinary requests and nothing else, as most hosts of a network do
+	local n k h a seed
+	n=$(scale $(rnd 80 150))
+	for k in $(for k in $(seq 0 299); do echo "$(rnd 0 99999) $k"; done | sort -n | cut -d' ' -f2 | head -n "$n"); do
+		h=$((k / 100 + 1)) a=10.79.$((k / 100 + 1)).$((k % 100 + 1))
+		seed=$(rnd 1 999999) # each host its own sequence: they run at once
+		(RNG=$WORK/rng.quiet$k && rng_seed "$seed" && quiet_host "cli$h" "$a" "$(rnd 1 2)" "$(rnd 0 7)" "$(rnd 0 7)") &
+		sleep "0.$(rnd 1 6)"
+	done
+	wait
+}
+quiet_host() { # host address requests kind kind: one or two ordinary requests from address
+	local h=$1 a=$2 n=$3 kind i
+	shift 3
+	for i in $(seq "$n"); do
+		kind=$1
+		shift
+		case $kind in
+		0 | 1) on "$h" curl -s -o /dev/null --interface "$a" "$(url)" ;;
+		2) on "$h" wget -q -O /dev/null --bind-address="$a" "$(url)" ;;
+		3) on "$h" curl -sk --interface "$a" --resolve "www.lab.example:443:${IP[srv]}" -o /dev/null \
+			"https://www.lab.example/$(pick index about news contact hello).html" ;;
+		4) on "$h" curl -s -o /dev/null --interface "$a" -d "user=$(pick alice bob carol)&password=$(pick secret hunter2 wrong)" "$S:8080/login" ;; # a login, right or wrong
+		5) on "$h" dig -b "$a" +time=1 +tries=1 +short "@${IP[srv]}" "$(pick www mail api cdn).lab.example" "$(pick A AAAA MX)" >/dev/null ;;
+		6) on "$h" ssh $SSH_OPTS -b "$a" root@"${IP[srv]}" "uptime; sleep 0.$(rnd 1 9)" >/dev/null ;;
+		*) on "$h" curl -s -o /dev/null --interface "$a" "ftp://${IP[srv]}/pub/f$(pick 1 4 16).bin" ;;
+		esac
+		sleep "0.$(rnd 1 9)"
+	done
 }
 scn_zabbix() { # a Zabbix server polling agents, their active checks and trapper values, syslog
 	local h a t d=$((LIMIT - 2)) agents= ag
