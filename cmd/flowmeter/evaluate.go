@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/flowmeter/flowmeter/label"
 	"github.com/flowmeter/flowmeter/meter"
 	"github.com/flowmeter/flowmeter/model"
 	"github.com/flowmeter/flowmeter/model/train"
@@ -191,8 +192,11 @@ func writeScores(path string, sc *scored, t float64) error {
 	w.Write(append([]string{"capture", "label", "category", "score", "verdict"}, sc.model.Inputs...))
 	rec := make([]string, 5+len(cols))
 	for i, s := range sc.scores {
-		rec[0], rec[1], rec[2] = sc.data.Group[i], className(sc.data.Y[i]), sc.data.Cat[i]
-		rec[3], rec[4] = strconv.FormatFloat(s, 'g', 6, 64), className(s >= t)
+		rec[0], rec[1], rec[2] = sc.data.Group[i], label.Benign, sc.data.Cat[i]
+		if sc.data.Y[i] {
+			rec[1] = label.Malicious
+		}
+		rec[3], rec[4] = strconv.FormatFloat(s, 'g', 6, 64), model.Verdict(s, t)
 		for k, j := range cols {
 			rec[5+k] = strconv.FormatFloat(sc.data.X[j][i], 'g', -1, 64)
 		}
@@ -203,11 +207,4 @@ func writeScores(path string, sc *scored, t float64) error {
 		return fmt.Errorf("%s: %w", path, w.Error())
 	}
 	return f.Close()
-}
-
-func className(malicious bool) string {
-	if malicious {
-		return "malicious"
-	}
-	return "benign"
 }
