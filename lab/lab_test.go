@@ -158,8 +158,8 @@ func TestFixtures(t *testing.T) {
 	}
 }
 
-// TestLabRun runs a short version of two scenarios, one benign and one
-// malicious, and checks their captures, labels and flows, and that nothing
+// TestLabRun runs a short version of three scenarios, two benign (one with
+// servers of its own) and one malicious, and checks their captures, labels and flows, and that nothing
 // the lab started is left behind.
 func TestLabRun(t *testing.T) {
 	if os.Getenv("FLOWMETER_LAB_TESTS") == "" {
@@ -168,7 +168,7 @@ func TestLabRun(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the lab needs root")
 	}
-	for _, tool := range []string{"nginx", "nmap", "curl", "tcpdump", "sshd"} {
+	for _, tool := range []string{"nginx", "nmap", "curl", "tcpdump", "sshd", "dovecot", "redis-server", "psql"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if _, err := os.Stat("/usr/sbin/" + tool); err != nil {
 				t.Skipf("%s is not installed (docs/lab.md has the apt-get line)", tool)
@@ -177,7 +177,7 @@ func TestLabRun(t *testing.T) {
 	}
 	before := namespaces(t)
 	out := t.TempDir()
-	cmd := exec.Command("./run.sh", "-o", out, "-s", "3", "--short", "-S", "web,nmap-syn")
+	cmd := exec.Command("./run.sh", "-o", out, "-s", "3", "--short", "-S", "web,mail-db,nmap-syn")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -185,7 +185,7 @@ func TestLabRun(t *testing.T) {
 	}
 	t.Logf("%s", stderr.String())
 	n := checkLabels(t, out, meterDir(t, out))
-	if n["benign/web.pcap"] < 10 || n["malicious/nmap-syn.pcap"] < 100 {
+	if n["benign/web.pcap"] < 10 || n["benign/mail-db.pcap"] < 10 || n["malicious/nmap-syn.pcap"] < 100 {
 		t.Errorf("flows per capture: %v", n)
 	}
 	if after := namespaces(t); after != before {

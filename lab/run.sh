@@ -17,7 +17,8 @@ LAB_DIR=$(cd "$(dirname "$0")" && pwd)
 # Debian packages of every tool the lab runs (docs/lab.md's apt-get line).
 PACKAGES="iproute2 iputils-ping ethtool tcpdump gzip procps nginx-light openssh-server openssh-client vsftpd
 dnsmasq-base iperf3 python3 curl wget dnsutils nmap masscan hping3 slowhttptest apache2-utils hydra medusa ncrack
-sqlmap iodine openssl zabbix-agent patator goldeneye"
+sqlmap iodine openssl zabbix-agent patator goldeneye python3-aiosmtpd dovecot-pop3d dovecot-imapd redis-server redis-tools
+postgresql postgresql-client"
 OUT= SEED=1 ONLY= SHORT=0 LIST=0 GZIP=0 LINK= BACKGROUND=1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -58,6 +59,7 @@ https|benign|web browsing (HTTPS)|curl
 p2p|benign|peer-to-peer: looking for peers|python3 (lab/p2p.py)
 quiet|benign|quiet hosts: one or two requests each|curl, wget, dig, ssh
 zabbix|benign|monitoring server polling agents (Zabbix), syslog|zabbix_agentd, zabbix_sender, logger, python3 (lab/zabbix.py)
+mail-db|benign|mail (SMTP, POP3, IMAP) and databases (Redis, PostgreSQL)|curl, redis-cli, redis-benchmark, psql, pgbench
 nmap-syn|malicious|scan: nmap TCP SYN|nmap
 nmap-connect|malicious|scan: nmap TCP connect|nmap
 nmap-udp|malicious|scan: nmap UDP|nmap
@@ -91,9 +93,12 @@ if [ "$LIST" = 1 ]; then
 fi
 [ -n "$OUT" ] || { echo "lab: -o DIR is required (see --help)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "lab: needs root (network namespaces, raw sockets)" >&2; exit 1; }
+PG=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1) # PostgreSQL's server programs
 missing=
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing=" aiosmtpd"
 for t in ip ping ethtool tcpdump nginx sshd vsftpd dnsmasq iperf3 python3 curl wget dig ssh scp nmap masscan hping3 \
-	slowhttptest ab hydra medusa ncrack sqlmap iodine iodined ssh-keygen openssl zabbix_agentd zabbix_sender logger patator goldeneye; do
+	slowhttptest ab hydra medusa ncrack sqlmap iodine iodined ssh-keygen openssl zabbix_agentd zabbix_sender logger patator goldeneye \
+	dovecot redis-server redis-cli redis-benchmark psql "$PG/postgres" "$PG/initdb" "$PG/pgbench"; do
 	command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || missing="$missing $t"
 done
 [ -z "$missing" ] || { echo "lab: missing tools:$missing (install them with the apt-get line in docs/lab.md)" >&2; exit 1; }
@@ -573,6 +578,100 @@ scn_zabbix() { # a Zabbix server polling agents, their active checks and trapper
 	for t in srv cli1 cli2 cli3; do [ -f "$WORK/zbx-$t.pid" ] && kill "$(cat "$WORK/zbx-$t.pid")" 2>/dev/null; done
 	wait
 }
+scn_mail_db() { # mail and database clients, one-off and pooled, against servers of their own on srv
+	local end=$((SECONDS + LIMIT - 2)) pids= i
+	mail_db_up || return 1
+	for i in $(seq "$(rnd 4 8)"); do
+		mail_db_client "$end" "$(rnd 1 999999)" &
+		pids="$pids $!"
+	done
+	wait $pids
+	mail_db_down
+}
+mail_db_up() { # SMTP (aiosmtpd), POP3 and IMAP (dovecot), Redis and PostgreSQL, listening on srv
+	local w=$WORK/maildb u i
+	mkdir -p "$w/pg" "$w/mail"
+	chmod 755 "$w"
+	for u in alice bob carol; do # mailboxes of messages from a few hundred bytes to a few hundred KB
+		mkdir -p "$w/mail/$u/Maildir/"{new,cur,tmp}
+		for i in $(seq "$(rnd 2 12)"); do
+			mail_msg "$(pick 200 800 3000 20000 150000)" >"$w/mail/$u/Maildir/new/$i.lab"
+		done
+	done
+	for i in 1 2 3 4; do mail_msg "$(pick 300 1200 5000 40000 300000)" >"$w/msg$i.eml"; done
+	chown -R mail:mail "$w/mail"
+	cat >"$w/dovecot.conf" <<-EOF
+		base_dir = $w/dovecot
+		state_dir = $w/dovecot-state
+		log_path = $w/dovecot.log
+		protocols = pop3 imap
+		listen = ${IP[srv]}
+		ssl = no
+		disable_plaintext_auth = no
+		first_valid_uid = 1
+		default_internal_user = dovecot
+		default_login_user = dovenull
+		passdb {
+		  driver = static
+		  args = password=labpass
+		}
+		userdb {
+		  driver = static
+		  args = uid=mail gid=mail home=$w/mail/%u
+		}
+		mail_location = maildir:$w/mail/%u/Maildir
+	EOF
+	on srv dovecot -F -c "$w/dovecot.conf" &
+	on srv /usr/bin/python3 -m aiosmtpd -n -l "${IP[srv]}:25" -c aiosmtpd.handlers.Sink >"$w/smtpd.log" 2>&1 &
+	on srv redis-server --bind "${IP[srv]}" --port 6379 --save '' --appendonly no --protected-mode no >"$w/redis.log" 2>&1 &
+	chown postgres "$w/pg"
+	runuser -u postgres -- "$PG/initdb" -D "$w/pg/data" -A trust -U lab >"$w/pg/init.log" 2>&1 || return 1
+	on srv runuser -u postgres -- "$PG/postgres" -D "$w/pg/data" -k "$w/pg" -h "${IP[srv]},127.0.0.1" -c fsync=off >"$w/pg/pg.log" 2>&1 &
+	for i in $(seq 50); do
+		on cli1 timeout 3 bash -c "exec 3<>/dev/tcp/${IP[srv]}/25 && exec 4<>/dev/tcp/${IP[srv]}/110 && exec 5<>/dev/tcp/${IP[srv]}/143 && exec 6<>/dev/tcp/${IP[srv]}/6379 && exec 7<>/dev/tcp/${IP[srv]}/5432" 2>/dev/null && break
+		sleep 0.2
+	done
+	# the tables of pgbench's queries, made on srv itself (not on the wire)
+	on srv "$PG/pgbench" -h 127.0.0.1 -U lab -i -s 1 postgres >"$w/pg/bench-init.log" 2>&1 ||
+		{ cat "$w/pg/bench-init.log" "$w/pg/pg.log"; return 1; }
+}
+mail_db_down() {
+	local w=$WORK/maildb
+	[ -f "$w/pg/data/postmaster.pid" ] && kill -INT "$(head -n 1 "$w/pg/data/postmaster.pid")" 2>/dev/null
+	pkill -f "dovecot -F -c $w/dovecot.conf" 2>/dev/null
+	pkill -f "aiosmtpd -n -l ${IP[srv]}:25" 2>/dev/null
+	pkill -f "redis-server ${IP[srv]}:6379" 2>/dev/null
+	wait 2>/dev/null
+	return 0
+}
+mail_msg() { # mail_msg BYTES: a message of about BYTES
+	printf 'From: %s@lab.example\r\nTo: %s@lab.example\r\nSubject: report %s\r\nDate: Wed, 2 Dec 2026 10:00:00 +0000\r\n\r\n' \
+		"$(pick alice bob carol dave)" "$(pick alice bob carol)" "$(rnd 1 9999)"
+	head -c "$1" /dev/urandom | base64 -w 76
+}
+mail_db_client() { # END SEED: ordinary mail and database requests from varied hosts until END
+	RNG=$WORK/rng.maildb$2
+	rng_seed "$2"
+	local h a u
+	while [ "$SECONDS" -lt "$1" ]; do
+		read -r h a <<<"$(ali)"
+		u=$(pick alice bob carol)
+		case $(rnd 0 9) in
+		0 | 1) on "$h" curl -s --interface "$a" "smtp://${IP[srv]}" --mail-from "$u@lab.example" \
+			--mail-rcpt "$(pick alice bob carol)@lab.example" -T "$WORK/maildb/msg$(rnd 1 4).eml" ;; # send a message
+		2) on "$h" curl -s --interface "$a" -o /dev/null "pop3://$u:labpass@${IP[srv]}/" ;; # list the mailbox
+		3) on "$h" curl -s --interface "$a" -o /dev/null "pop3://$u:labpass@${IP[srv]}/$(rnd 1 2)" ;; # fetch a message
+		4) on "$h" curl -s --interface "$a" -o /dev/null -o /dev/null "imap://$u:labpass@${IP[srv]}/INBOX?ALL" \
+			"imap://$u:labpass@${IP[srv]}/INBOX;UID=$(rnd 1 2)" ;; # search, then fetch on the same connection
+		5) on "$h" curl -s --interface "$a" -o /dev/null "imap://$u:wrongpass@${IP[srv]}/INBOX?ALL" ;; # a mistyped password
+		6) on "$h" redis-cli -h "${IP[srv]}" $(pick "SET session:$(rnd 1 999) $(rnd 1 99999)" "GET session:$(rnd 1 999)" "INCR hits" "LPUSH jobs $(rnd 1 999)" "PING") >/dev/null ;;
+		7) on "$h" redis-benchmark -h "${IP[srv]}" -q -n "$(rnd 100 2000)" -c "$(rnd 1 3)" -t "$(pick get,set incr lpush,lpop get)" >/dev/null 2>&1 ;; # an application's pooled connections
+		8) on "$h" psql -h "${IP[srv]}" -U lab -d postgres -q -c "select abalance from pgbench_accounts where aid = $(rnd 1 100000)" >/dev/null ;;
+		*) on "$h" "$PG/pgbench" -h "${IP[srv]}" -U lab -n -S -c "$(rnd 1 3)" -R "$(rnd 5 50)" -T "$(rnd 1 4)" postgres >/dev/null 2>&1 ;; # an application's queries
+		esac
+		sleep "0.$(rnd 1 9)"
+	done
+}
 scn_loopback() { # on the server itself, captured on its lo
 	local n i
 	n=$(scale $(rnd 100 300))
@@ -739,7 +838,7 @@ run_one() { # name class category
 	# process group (the scenario and every tool it started) is then ended.
 	rng_seed "$((SEED * 1000003 + $(cksum <<<"$name" | cut -d' ' -f1)))"
 	set -m
-	(set +e; "$fn") >"$OUT/logs/$name.log" 2>&1 &
+	(set +e; [ -z "${LAB_TRACE:-}" ] || set -x; "$fn") >"$OUT/logs/$name.log" 2>&1 &
 	local spid=$! ticks=0 bpid=
 	if [ "$class" = malicious ] && [ "$BACKGROUND" = 1 ]; then
 		(set +e; scn_background "$((SEED * 1000003 + 7))") >/dev/null 2>&1 &

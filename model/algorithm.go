@@ -68,13 +68,20 @@ func newLinear(l *Linear, n int) (Algorithm, error) {
 }
 
 func (l linear) Describe() string {
+	if l.Log {
+		return fmt.Sprintf("logistic regression on %d log-scaled, standardised inputs", len(l.Weights))
+	}
 	return fmt.Sprintf("logistic regression on %d standardised inputs", len(l.Weights))
 }
 
 func (l linear) Score(values []float64, idx []int) float64 {
 	z := l.Intercept
 	for i, j := range idx {
-		v := (values[j] - l.Mean[i]) / l.Std[i]
+		x := values[j]
+		if l.Log {
+			x = SignedLog(x)
+		}
+		v := (x - l.Mean[i]) / l.Std[i]
 		if l.Clip > 0 {
 			v = max(-l.Clip, min(l.Clip, v)) // math.Max/Min's NaN and ±0 rules, inlined
 		}

@@ -21,6 +21,7 @@ func tinyModels() [][]byte {
 		{Algorithm: model.GBDT, Trees: &model.Ensemble{Base: 0.2, Trees: []model.Tree{tree}}},
 		{Algorithm: model.XGBoost, Trees: &model.Ensemble{Base: 0.2, Trees: []model.Tree{tree}}},
 		{Algorithm: model.LogReg, LogReg: lin},
+		{Algorithm: model.LogReg, LogReg: &model.Linear{Mean: lin.Mean, Std: lin.Std, Weights: lin.Weights, Intercept: lin.Intercept, Clip: lin.Clip, Log: true}},
 		{Algorithm: model.Blend, LogReg: lin, Trees: &model.Ensemble{Trees: []model.Tree{tree}}},
 	} {
 		m.Early, m.SchemaHash, m.Schema, m.Inputs, m.InputMeanings, m.Threshold = 0, s.Hash(), names, in, s.Meanings(in), 0.5

@@ -23,8 +23,20 @@ type Metrics struct {
 	ROCAUC       float64          `json:"roc_auc"`
 	PRAUC        float64          `json:"pr_auc"`         // average precision
 	RecallAt1FPR float64          `json:"recall_at_1fpr"` // recall at the threshold that flags 1 % of benign flows
+	Points       []OperatingPoint `json:"operating_points,omitempty"`
 	Categories   []CategoryRecall `json:"categories,omitempty"`
 }
+
+// OperatingPoint is the threshold that flags at most the share FPR of the
+// benign flows, and the recall there.
+type OperatingPoint struct {
+	FPR       float64 `json:"fpr"`
+	Threshold float64 `json:"threshold"`
+	Recall    float64 `json:"recall"`
+}
+
+// PointFPRs are the benign false-positive rates of Metrics.Points.
+var PointFPRs = []float64{0.0005, 0.001, 0.002, 0.005, 0.01}
 
 // CategoryRecall is the share of a category's flows flagged (for benign
 // categories, that share is their false-positive rate).
@@ -84,6 +96,11 @@ func Evaluate(scores []float64, labels []bool, cats []string, t float64) Metrics
 	m.FPR = div(float64(m.FP), float64(m.FP+m.TN))
 	m.ROCAUC, m.PRAUC = aucs(scores, labels)
 	m.RecallAt1FPR = RecallAtFPR(scores, labels, 0.01)
+	if m.FP+m.TN > 0 && m.TP+m.FN > 0 {
+		for _, f := range PointFPRs {
+			m.Points = append(m.Points, OperatingPoint{FPR: f, Threshold: ThresholdAtFPR(scores, labels, f), Recall: RecallAtFPR(scores, labels, f)})
+		}
+	}
 	for _, c := range per {
 		c.Rate = div(float64(c.Flagged), float64(c.Flows))
 		m.Categories = append(m.Categories, *c)
@@ -198,6 +215,13 @@ func (m *Metrics) Write(w io.Writer) {
 	fmt.Fprintf(w, "  malicious %10d %10d\n", m.FN, m.TP)
 	fmt.Fprintf(w, "precision %.4f  recall %.4f  F1 %.4f  FPR %.4f\n", m.Precision, m.Recall, m.F1, m.FPR)
 	fmt.Fprintf(w, "ROC AUC %.4f  PR AUC %.4f  recall at 1%% FPR %.4f\n", m.ROCAUC, m.PRAUC, m.RecallAt1FPR)
+	if len(m.Points) > 0 {
+		fmt.Fprintf(w, "other thresholds:")
+		for _, p := range m.Points {
+			fmt.Fprintf(w, "  %.6g (FPR %g%%: recall %.4f)", p.Threshold, 100*p.FPR, p.Recall)
+		}
+		fmt.Fprintln(w)
+	}
 	if len(m.Categories) > 0 {
 		fmt.Fprintf(w, "flagged per category:\n")
 		for _, c := range m.Categories {

@@ -67,13 +67,20 @@ type Params map[string]any
 
 // Linear is a logistic regression: score = σ(b + Σ wᵢ·zᵢ) with the
 // standardised input zᵢ = (xᵢ − meanᵢ)/stdᵢ, clipped to ±Clip when Clip > 0.
+// With Log, xᵢ is first replaced by sign(xᵢ)·ln(1 + |xᵢ|), so that counts,
+// sizes and times spread over orders of magnitude enter on one scale and a
+// value far outside the training range cannot outweigh every other input.
 type Linear struct {
 	Mean      []float64 `json:"mean"`
 	Std       []float64 `json:"std"`
 	Weights   []float64 `json:"weights"`
 	Intercept float64   `json:"intercept"`
 	Clip      float64   `json:"clip,omitempty"`
+	Log       bool      `json:"log,omitempty"`
 }
+
+// SignedLog is sign(x)·ln(1 + |x|), Linear's transform when Log is set.
+func SignedLog(x float64) float64 { return math.Copysign(math.Log1p(math.Abs(x)), x) }
 
 // Ensemble is a sum of regression trees: score = σ(Base + Σ leaf values).
 type Ensemble struct {

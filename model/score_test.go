@@ -94,3 +94,28 @@ func TestTreeSharedNodeRefused(t *testing.T) {
 		t.Fatal("a node with two parents was accepted")
 	}
 }
+
+// A logistic regression with Log scores σ(b + Σ wᵢ·clip((sign(xᵢ)·ln(1+|xᵢ|) −
+// meanᵢ)/stdᵢ)); without it (every model saved before Log existed) the raw
+// values, as before.
+func TestLinearLog(t *testing.T) {
+	l := &Linear{Mean: []float64{1, 0}, Std: []float64{2, 0.5}, Weights: []float64{0.7, -1.5}, Intercept: 0.25, Clip: 5}
+	values := []float64{math.E*math.E - 1, -(math.E - 1), 99} // ln(1+x) = 2 and −1
+	idx := []int{0, 1}
+	lin, err := newLinear(l, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := 0.25 + 0.7*min(5, (values[0]-1)/2) - 1.5*max(-5, values[1]/0.5)
+	if got, want := lin.Score(values, idx), sigmoid(raw); got != want {
+		t.Errorf("raw: score %v, want %v", got, want)
+	}
+	l.Log = true
+	logged := 0.25 + 0.7*(2-1)/2 - 1.5*(-1/0.5)
+	if got, want := lin.Score(values, idx), sigmoid(logged); math.Abs(got-want) > 1e-15 {
+		t.Errorf("log: score %v, want %v", got, want)
+	}
+	if SignedLog(0) != 0 || SignedLog(-3) != -math.Log1p(3) || !math.IsNaN(SignedLog(math.NaN())) {
+		t.Error("SignedLog: not sign(x)·ln(1+|x|)")
+	}
+}

@@ -12,29 +12,41 @@ import (
 type LogRegParams struct {
 	L2         float64 // penalty on the squared weights (per unit of total sample weight)
 	Iterations int
+	Log        bool    // inputs as sign(x)·ln(1+|x|) before standardising (model.Linear.Log)
+	Clip       float64 // standardised inputs clipped to ±Clip
 }
 
 // DefaultLogReg are the defaults of `flowmeter train --algorithm logreg`.
-var DefaultLogReg = LogRegParams{L2: 1e-4, Iterations: 500}
+var DefaultLogReg = LogRegParams{L2: 1e-4, Iterations: 500, Log: true, Clip: 5}
 
 // FitLogReg fits a weighted, L2-regularised logistic regression on
 // standardised inputs by L-BFGS (gonum). Inputs with no spread get std 1.
 func FitLogReg(x [][]float64, y []bool, w []float64, p LogRegParams) *model.Linear {
 	nf, n := len(x), len(y)
-	const clip = 50
-	lin := &model.Linear{Mean: make([]float64, nf), Std: make([]float64, nf), Weights: make([]float64, nf), Clip: clip}
+	clip := p.Clip
+	if clip <= 0 {
+		clip = 50
+	}
+	lin := &model.Linear{Mean: make([]float64, nf), Std: make([]float64, nf), Weights: make([]float64, nf), Clip: clip, Log: p.Log}
 	var sw float64
 	for _, wi := range w {
 		sw += wi
 	}
 	z := make([][]float64, nf)
 	for j := range x {
+		xj := x[j]
+		if p.Log {
+			xj = make([]float64, n)
+			for i, xi := range x[j] {
+				xj[i] = model.SignedLog(xi)
+			}
+		}
 		var mean, v float64
-		for i, xi := range x[j] {
+		for i, xi := range xj {
 			mean += w[i] * xi
 		}
 		mean /= sw
-		for i, xi := range x[j] {
+		for i, xi := range xj {
 			v += w[i] * (xi - mean) * (xi - mean)
 		}
 		std := math.Sqrt(v / sw)
@@ -43,7 +55,7 @@ func FitLogReg(x [][]float64, y []bool, w []float64, p LogRegParams) *model.Line
 		}
 		lin.Mean[j], lin.Std[j] = mean, std
 		z[j] = make([]float64, n)
-		for i, xi := range x[j] {
+		for i, xi := range xj {
 			// Clip extreme standardised values so one outlier capture
 			// cannot dominate the fit; the model applies the same clip.
 			z[j][i] = math.Max(-clip, math.Min(clip, (xi-mean)/std))

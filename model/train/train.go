@@ -301,12 +301,16 @@ func fitBlend(m *model.Model, d *Dataset, cfg Config) ([]float64, error) {
 
 func fitLogReg(m *model.Model, d *Dataset, cfg Config) ([]float64, error) {
 	m.Algorithm = model.LogReg
-	m.LogReg = FitLogReg(columns(d, m.Inputs), d.Y, cfg.weights(d), cfg.LogReg)
+	p := cfg.LogReg
+	if cfg.Approach == ApproachSeed { // the original FlowMeter's regression: raw inputs
+		p.Log, p.Clip = false, 50
+	}
+	m.LogReg = FitLogReg(columns(d, m.Inputs), d.Y, cfg.weights(d), p)
 	importance := make([]float64, len(m.Inputs))
 	for j, wt := range m.LogReg.Weights {
 		importance[j] = abs(wt)
 	}
-	m.Params = model.Params{"l2": cfg.LogReg.L2, "iterations": cfg.LogReg.Iterations, "class_weights": "balanced", "approach": cfg.Approach}
+	m.Params = model.Params{"l2": p.L2, "iterations": p.Iterations, "log": p.Log, "clip": m.LogReg.Clip, "class_weights": "balanced", "approach": cfg.Approach}
 	return importance, nil
 }
 

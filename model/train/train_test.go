@@ -394,3 +394,21 @@ func TestLeaveOut(t *testing.T) {
 		t.Error("a malformed pattern was accepted")
 	}
 }
+
+// The regression of logreg and blend reads its inputs log-scaled and clipped
+// at ±5 standard deviations (model.Linear.Log); seed, the original FlowMeter's
+// regression, the raw inputs.
+func TestLogRegLogScaled(t *testing.T) {
+	for a, want := range map[string]bool{train.ApproachLogReg: true, train.ApproachBlend: true, train.ApproachSeed: false} {
+		cfg := train.DefaultConfig
+		cfg.Approach = a
+		cfg.GBDT.Rounds, cfg.GBDT.EarlyStop = 5, 0
+		m, _, err := train.Fit(fixture(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.LogReg == nil || m.LogReg.Log != want || (m.LogReg.Clip == 5) != want {
+			t.Errorf("%s: regression %+v, want log %v", a, m.LogReg, want)
+		}
+	}
+}
