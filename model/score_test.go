@@ -119,3 +119,15 @@ func TestLinearLog(t *testing.T) {
 		t.Error("SignedLog: not sign(x)·ln(1+|x|)")
 	}
 }
+
+// SignedLog's table gives math.Log1p's results exactly.
+func TestSignedLogTable(t *testing.T) {
+	for i := -3000; i < 3000; i++ {
+		for _, x := range []float64{float64(i), float64(i) + 0.5, float64(i) / 7} {
+			want := math.Copysign(math.Log1p(math.Abs(x)), x)
+			if got := SignedLog(x); got != want && !(got == 0 && want == 0) {
+				t.Fatalf("SignedLog(%v) = %v, want %v", x, got, want)
+			}
+		}
+	}
+}
