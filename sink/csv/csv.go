@@ -8,6 +8,7 @@ package csv
 import (
 	"bufio"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/flowmeter/flowmeter/app"
@@ -22,6 +23,7 @@ type Writer struct {
 	c      io.Closer
 	cols   []feature.Column
 	ops    []op // cols compiled
+	enc    *encoder
 	buf    []byte
 	header bool
 	err    error
@@ -31,6 +33,7 @@ type Writer struct {
 // io.Closer, Close closes it.
 func NewWriter(w io.Writer, cols []feature.Column) *Writer {
 	cw := &Writer{w: bufio.NewWriterSize(w, 1<<16), cols: cols, ops: compile(cols)}
+	cw.enc = cw.newEncoder()
 	if c, ok := w.(io.Closer); ok {
 		cw.c = c
 	}
@@ -52,15 +55,57 @@ func (w *Writer) writeHeader() {
 
 // Write writes one record.
 func (w *Writer) Write(r *feature.Record) error {
-	w.buf = w.appendRow(w.buf[:0], r)
+	w.buf = w.enc.appendRow(w.buf[:0], r)
 	return w.WriteRows(w.buf)
 }
 
 // RowFunc returns a function that appends r's row (with its newline) to
-// dst, as Write would write it. Several such functions may run at once, on
-// other goroutines than the Writer's: the sharded meter encodes rows in
-// parallel and writes them in order with WriteRows.
-func (w *Writer) RowFunc() func(dst []byte, r *feature.Record) []byte { return w.appendRow }
+// dst, as Write would write it. Each function has its own state, so several
+// may run at once, one per goroutine, on other goroutines than the
+// Writer's: the sharded meter encodes rows in parallel and writes them in
+// order with WriteRows.
+func (w *Writer) RowFunc() func(dst []byte, r *feature.Record) []byte {
+	return w.newEncoder().appendRow
+}
+
+// encoder formats rows. It remembers each short run of features as it last
+// wrote it, values and text: where a record repeats the values of the one
+// before (most of a flood's records, most of the zeros of any flow), the text
+// is copied instead of formatted again. Not safe for concurrent use.
+type encoder struct {
+	w    *Writer
+	memo []chunk
+}
+
+// chunk is the last values and text of one run of at most chunkLen features.
+// A run that changed twice in a row is formatted without being remembered
+// for the next skipRows rows: remembering costs about what formatting does,
+// so only runs that repeat are worth it.
+type chunk struct {
+	bits   [chunkLen]uint64
+	text   []byte
+	ok     bool
+	misses uint8
+	skip   uint8
+}
+
+// skipRows is how long a run that keeps changing goes unremembered.
+const skipRows = 16
+
+// chunkLen is the longest run of features remembered as one: long enough
+// to copy more than it compares, short enough that a record's few changing
+// values (its times, its context) leave most runs as they were.
+const chunkLen = 8
+
+func (w *Writer) newEncoder() *encoder {
+	n := 0
+	for _, o := range w.ops {
+		if o.kind == opFeature {
+			n++
+		}
+	}
+	return &encoder{w: w, memo: make([]chunk, n)}
+}
 
 // WriteRows writes rows made by RowFunc's functions, after the header if
 // none was written yet.
@@ -77,28 +122,41 @@ func (w *Writer) WriteRows(b []byte) error {
 	return w.err
 }
 
-// appendRow appends r's row. It reads only the Writer's columns, so it is
-// safe for concurrent use.
-func (w *Writer) appendRow(b []byte, r *feature.Record) []byte {
+// appendRow appends r's row.
+func (e *encoder) appendRow(b []byte, r *feature.Record) []byte {
+	w := e.w
 	start := len(b)
 	vals := r.Values
+	k := 0 // the next chunk
 	for i := range w.ops {
 		o := w.ops[i]
 		switch o.kind {
 		case opFeature: // a run of features in schema order
-			for _, v := range vals[o.index : o.index+o.n] {
-				// most values of most flows are 0, 1 or −1 ("none")
-				switch v {
-				case 0:
-					b = append(b, '0', ',')
-				case 1:
-					b = append(b, '1', ',')
-				case -1:
-					b = append(b, '-', '1', ',')
-				default:
-					b = append(feature.AppendFloat(b, v), ',')
+			m := &e.memo[k]
+			k++
+			run := vals[o.index : o.index+o.n]
+			if m.skip > 0 {
+				m.skip--
+				b = appendRun(b, run)
+				break
+			}
+			if m.ok && sameBits(m.bits[:len(run)], run) {
+				b = append(b, m.text...)
+				m.misses = 0
+				break
+			}
+			from := len(b)
+			b = appendRun(b, run)
+			if m.ok {
+				if m.misses++; m.misses >= 2 {
+					m.ok, m.misses, m.skip = false, 0, skipRows
+					break
 				}
 			}
+			for j, v := range run {
+				m.bits[j] = math.Float64bits(v)
+			}
+			m.text, m.ok = append(m.text[:0], b[from:]...), true
 		case opApp: // a run of metadata fields
 			if r.App == nil { // no payload, no metadata: empty fields
 				b = append(b, commas[:o.n]...)
@@ -121,6 +179,34 @@ func (w *Writer) appendRow(b []byte, r *feature.Record) []byte {
 		b = append(b, '\n')
 	}
 	return b
+}
+
+// appendRun appends a run of features, each with its comma.
+func appendRun(b []byte, run []float64) []byte {
+	for _, v := range run {
+		// most values of most flows are 0, 1 or −1 ("none")
+		switch v {
+		case 0:
+			b = append(b, '0', ',')
+		case 1:
+			b = append(b, '1', ',')
+		case -1:
+			b = append(b, '-', '1', ',')
+		default:
+			b = append(feature.AppendFloat(b, v), ',')
+		}
+	}
+	return b
+}
+
+// sameBits reports whether vals are, bit for bit, the values of bits.
+func sameBits(bits []uint64, vals []float64) bool {
+	for i, v := range vals {
+		if math.Float64bits(v) != bits[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // commas holds the empty fields of a run of metadata columns.
@@ -160,7 +246,7 @@ func compile(cols []feature.Column) []op {
 			o.kind = opText
 		}
 		if k := len(ops) - 1; k >= 0 && (o.kind == opFeature || o.kind == opApp) &&
-			ops[k].kind == o.kind && ops[k].index+ops[k].n == o.index {
+			ops[k].kind == o.kind && ops[k].index+ops[k].n == o.index && (o.kind == opApp || ops[k].n < chunkLen) {
 			ops[k].n++ // the run goes on
 			continue
 		}

@@ -3,6 +3,10 @@ package csv_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"testing"
@@ -54,5 +58,45 @@ func TestStickyError(t *testing.T) {
 	}
 	if err := w.Close(); err == nil || err.Error() != "disk full" {
 		t.Errorf("Close = %v, want the write error", err)
+	}
+}
+
+// A row copied from the last record's runs of equal values is the row
+// formatted afresh: records that repeat some runs, change others, and
+// differ only in a sign of zero or a NaN's bits.
+func TestRepeatedRuns(t *testing.T) {
+	const n = 37 // runs of 8 and a shorter one
+	cols := []feature.Column{{Name: "flow_id", Field: feature.FieldFlowID}}
+	for i := range n {
+		cols = append(cols, feature.Column{Name: fmt.Sprint("f", i), Field: feature.FieldFeature, Index: i})
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	choices := []float64{0, math.Copysign(0, -1), 1, -1, 2.5, 1e-7, 123456789.25, math.NaN(), math.Inf(1)}
+	var all bytes.Buffer
+	w := csv.NewWriter(&all, cols)
+	row := csv.NewWriter(io.Discard, cols).RowFunc()
+	var want []byte
+	rec := record()
+	rec.Values = make([]float64, n)
+	for k := range 500 {
+		for i := range rec.Values {
+			if k == 0 || r.IntN(10) == 0 { // most values repeat the record before
+				rec.Values[i] = choices[r.IntN(len(choices))]
+			}
+		}
+		rec.ID = uint64(k)
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		fresh := csv.NewWriter(io.Discard, cols).RowFunc() // nothing remembered
+		want = fresh(want, rec)
+		if got := row(nil, rec); !bytes.Equal(got, fresh(nil, rec)) {
+			t.Fatalf("record %d: row %q, want %q", k, got, fresh(nil, rec))
+		}
+	}
+	w.Close()
+	lines := bytes.SplitN(all.Bytes(), []byte("\n"), 2)
+	if !bytes.Equal(lines[1], want) {
+		t.Error("rows written differ from rows formatted afresh")
 	}
 }
