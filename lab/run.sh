@@ -838,6 +838,7 @@ run_one() { # name class category
 	# process group (the scenario and every tool it started) is then ended.
 	rng_seed "$((SEED * 1000003 + $(cksum <<<"$name" | cut -d' ' -f1)))"
 	set -m
+	# LAB_TRACE=1: the scenario's shell trace in its log (logs/NAME.log), to see why one ended early.
 	(set +e; [ -z "${LAB_TRACE:-}" ] || set -x; "$fn") >"$OUT/logs/$name.log" 2>&1 &
 	local spid=$! ticks=0 bpid=
 	if [ "$class" = malicious ] && [ "$BACKGROUND" = 1 ]; then
