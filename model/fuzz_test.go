@@ -16,12 +16,14 @@ func tinyModels() [][]byte {
 	in := []string{names[0], names[3]}
 	tree := model.Tree{Feature: []int32{0, -1, -1}, Threshold: []float64{1.5, 0, 0}, Left: []int32{1, 0, 0}, Right: []int32{2, 0, 0}, Value: []float64{0, -1, 1}}
 	lin := &model.Linear{Mean: []float64{1, 2}, Std: []float64{1, 3}, Weights: []float64{0.5, -2}, Intercept: 0.1, Clip: 5}
+	logged := *lin
+	logged.Log = true
 	var out [][]byte
 	for _, m := range []*model.Model{
 		{Algorithm: model.GBDT, Trees: &model.Ensemble{Base: 0.2, Trees: []model.Tree{tree}}},
 		{Algorithm: model.XGBoost, Trees: &model.Ensemble{Base: 0.2, Trees: []model.Tree{tree}}},
 		{Algorithm: model.LogReg, LogReg: lin},
-		{Algorithm: model.LogReg, LogReg: &model.Linear{Mean: lin.Mean, Std: lin.Std, Weights: lin.Weights, Intercept: lin.Intercept, Clip: lin.Clip, Log: true}},
+		{Algorithm: model.LogReg, LogReg: &logged},
 		{Algorithm: model.Blend, LogReg: lin, Trees: &model.Ensemble{Trees: []model.Tree{tree}}},
 	} {
 		m.Early, m.SchemaHash, m.Schema, m.Inputs, m.InputMeanings, m.Threshold = 0, s.Hash(), names, in, s.Meanings(in), 0.5

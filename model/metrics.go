@@ -98,7 +98,8 @@ func Evaluate(scores []float64, labels []bool, cats []string, t float64) Metrics
 	m.RecallAt1FPR = RecallAtFPR(scores, labels, 0.01)
 	if m.FP+m.TN > 0 && m.TP+m.FN > 0 {
 		for _, f := range PointFPRs {
-			m.Points = append(m.Points, OperatingPoint{FPR: f, Threshold: ThresholdAtFPR(scores, labels, f), Recall: RecallAtFPR(scores, labels, f)})
+			t := ThresholdAtFPR(scores, labels, f)
+			m.Points = append(m.Points, OperatingPoint{FPR: f, Threshold: t, Recall: recallAt(scores, labels, t)})
 		}
 	}
 	for _, c := range per {
@@ -193,7 +194,11 @@ func ThresholdAtFPR(scores []float64, labels []bool, fpr float64) float64 {
 
 // RecallAtFPR is the recall at ThresholdAtFPR.
 func RecallAtFPR(scores []float64, labels []bool, fpr float64) float64 {
-	t := ThresholdAtFPR(scores, labels, fpr)
+	return recallAt(scores, labels, ThresholdAtFPR(scores, labels, fpr))
+}
+
+// recallAt is the share of malicious flows scoring at least t.
+func recallAt(scores []float64, labels []bool, t float64) float64 {
 	var tp, pos float64
 	for i, s := range scores {
 		if labels[i] {

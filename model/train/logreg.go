@@ -34,19 +34,19 @@ func FitLogReg(x [][]float64, y []bool, w []float64, p LogRegParams) *model.Line
 	}
 	z := make([][]float64, nf)
 	for j := range x {
-		xj := x[j]
-		if p.Log {
-			xj = make([]float64, n)
-			for i, xi := range x[j] {
-				xj[i] = model.SignedLog(xi)
+		zj := make([]float64, n) // the inputs as the model reads them, then standardised
+		for i, xi := range x[j] {
+			if p.Log {
+				xi = model.SignedLog(xi)
 			}
+			zj[i] = xi
 		}
 		var mean, v float64
-		for i, xi := range xj {
+		for i, xi := range zj {
 			mean += w[i] * xi
 		}
 		mean /= sw
-		for i, xi := range xj {
+		for i, xi := range zj {
 			v += w[i] * (xi - mean) * (xi - mean)
 		}
 		std := math.Sqrt(v / sw)
@@ -54,12 +54,12 @@ func FitLogReg(x [][]float64, y []bool, w []float64, p LogRegParams) *model.Line
 			std = 1
 		}
 		lin.Mean[j], lin.Std[j] = mean, std
-		z[j] = make([]float64, n)
-		for i, xi := range xj {
+		for i, xi := range zj {
 			// Clip extreme standardised values so one outlier capture
 			// cannot dominate the fit; the model applies the same clip.
-			z[j][i] = math.Max(-clip, math.Min(clip, (xi-mean)/std))
+			zj[i] = math.Max(-clip, math.Min(clip, (xi-mean)/std))
 		}
+		z[j] = zj
 	}
 	margin := make([]float64, n)
 	f := func(theta []float64) float64 {
