@@ -159,8 +159,8 @@ func TestFixtures(t *testing.T) {
 }
 
 // TestLabRun runs a short version of three scenarios, two benign (one with
-// servers of its own) and one malicious, and checks their captures, labels and flows, and that nothing
-// the lab started is left behind.
+// servers of its own) and one malicious, and checks their captures, labels
+// and flows, and that nothing the lab started is left behind.
 func TestLabRun(t *testing.T) {
 	if os.Getenv("FLOWMETER_LAB_TESTS") == "" {
 		t.Skip("set FLOWMETER_LAB_TESTS=1 to run the lab (root, the tools of docs/lab.md; about a minute)")

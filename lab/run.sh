@@ -318,13 +318,21 @@ servers_up() {
 	# the live peers of the p2p scenario
 	ip netns exec "$P-srv" python3 "$LAB_DIR/p2p.py" peers --addrs "$(seq -s, -f '10.77.0.%g' 96 107)" 2>"$w/p2p.log" &
 	disown -a # the servers end with their namespaces (cleanup), silently
-	local i
-	for i in $(seq 50); do
-		on cli1 timeout 3 bash -c "exec 3<>/dev/tcp/${IP[srv]}/80 && exec 4<>/dev/tcp/${IP[srv]}/8080 && exec 5<>/dev/tcp/${IP[srv]}/22 && exec 6<>/dev/tcp/${IP[srv]}/21 && exec 7<>/dev/tcp/${IP[srv]}/8000 && exec 8<>/dev/tcp/${IP[srv]}/443 && exec 9<>/dev/tcp/${IP[c2]}/443" 2>/dev/null && return 0
-		sleep 0.2
-	done
+	listening "${IP[srv]}/80" "${IP[srv]}/8080" "${IP[srv]}/22" "${IP[srv]}/21" "${IP[srv]}/8000" "${IP[srv]}/443" "${IP[c2]}/443" && return 0
 	echo "lab: servers did not start (see $w)" >&2
 	exit 1
+}
+listening() { # ADDR/PORT...: wait (10 s at most) until cli1 connects to every one; false if it never does
+	local i fd=3 cmd= a
+	for a in "$@"; do
+		cmd="$cmd${cmd:+ && }exec $fd<>/dev/tcp/$a"
+		fd=$((fd + 1))
+	done
+	for i in $(seq 50); do
+		on cli1 timeout 3 bash -c "$cmd" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
 }
 
 # ---------------------------------------------------------------- benign
@@ -627,10 +635,7 @@ mail_db_up() { # SMTP (aiosmtpd), POP3 and IMAP (dovecot), Redis and PostgreSQL,
 	chown postgres "$w/pg"
 	runuser -u postgres -- "$PG/initdb" -D "$w/pg/data" -A trust -U lab >"$w/pg/init.log" 2>&1 || return 1
 	on srv runuser -u postgres -- "$PG/postgres" -D "$w/pg/data" -k "$w/pg" -h "${IP[srv]},127.0.0.1" -c fsync=off >"$w/pg/pg.log" 2>&1 &
-	for i in $(seq 50); do
-		on cli1 timeout 3 bash -c "exec 3<>/dev/tcp/${IP[srv]}/25 && exec 4<>/dev/tcp/${IP[srv]}/110 && exec 5<>/dev/tcp/${IP[srv]}/143 && exec 6<>/dev/tcp/${IP[srv]}/6379 && exec 7<>/dev/tcp/${IP[srv]}/5432" 2>/dev/null && break
-		sleep 0.2
-	done
+	listening "${IP[srv]}/25" "${IP[srv]}/110" "${IP[srv]}/143" "${IP[srv]}/6379" "${IP[srv]}/5432"
 	# the tables of pgbench's queries, made on srv itself (not on the wire)
 	on srv "$PG/pgbench" -h 127.0.0.1 -U lab -i -s 1 postgres >"$w/pg/bench-init.log" 2>&1 ||
 		{ cat "$w/pg/bench-init.log" "$w/pg/pg.log"; return 1; }
