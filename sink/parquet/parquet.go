@@ -1,5 +1,5 @@
-// Package parquet writes flow records to an Apache Parquet file (zstd
-// compressed) with parquet-go. The Parquet schema is built from the same
+// Package parquet writes flow records to an Apache Parquet file (zstd at
+// its fastest level) with parquet-go. The Parquet schema is built from the same
 // column set as the CSV header, in the same order: text columns are UTF-8
 // strings (bytes that are not UTF-8, in a capture's file name say, are
 // written as \xNN), first_seen and last_seen are TIMESTAMP(MICROS, UTC),
@@ -12,10 +12,12 @@ package parquet
 import (
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"unicode/utf8"
 
 	pq "github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/sink/internal/closing"
@@ -56,19 +58,25 @@ type Writer struct {
 	cols  []feature.Column
 	kinds []kind
 	index []int        // leaf column index of each column
-	vals  [][]pq.Value // per column, the values of the rows not yet written
-	rows  int          // rows in vals
+	words []uint64     // the rows not yet written, row after row: each number column's int64 or float64 bits
+	vals  [][]pq.Value // per text column, the values of the rows not yet written (nil for the others)
+	col   []pq.Value   // one column's values as flushRows hands them over
+	rows  int          // rows in words and vals
 	text  []byte       // the bytes of vals' text values
 	buf   []byte
 	n     int
 	err   error
 }
 
-// batchRows is how many rows Write gathers, column by column, before it
-// hands each column's values to parquet-go's column writer (which copies
-// them): building a parquet.Row per record and letting the writer split it
-// into columns cost three times as much.
-const batchRows = 1024
+// batchRows is how many rows Write gathers before it hands each column's
+// values to parquet-go's column writer (which copies them): building a
+// parquet.Row per record and letting the writer split it into columns cost
+// three times as much. Write stores a record's numbers next to each other
+// (words), and flushRows makes one column's values at a time from them:
+// gathering 1 024 rows column by column, a record's 200 stores went to 200
+// places 24 KB apart, and those stores were a fifth of a Parquet run's time.
+// 64 rows of words (about 110 KB) stay in the processor's second-level cache.
+const batchRows = 64
 
 // NewWriter returns a Writer of cols to w; Close closes w if it is an
 // io.Closer. Duplicate column names (CIC-IDS2017's second "Fwd
@@ -99,16 +107,20 @@ func NewWriter(w io.Writer, cols []feature.Column) *Writer {
 		fields = append(fields, f)
 	}
 	pw.vals = make([][]pq.Value, len(cols))
-	for i := range pw.vals {
-		pw.vals[i] = make([]pq.Value, 0, batchRows)
+	for i, k := range pw.kinds {
+		if k == kText {
+			pw.vals[i] = make([]pq.Value, 0, batchRows)
+		}
 	}
+	pw.words = make([]uint64, 0, batchRows*len(cols))
+	pw.col = make([]pq.Value, batchRows)
 	schema := pq.SchemaOf(reflect.New(reflect.StructOf(fields)).Elem().Interface())
 	schema = pq.NewSchema("flow", schema)
 	for i := range cols {
 		leaf, _ := schema.Lookup(tagName(fields[i].Tag))
 		pw.index = append(pw.index, leaf.ColumnIndex)
 	}
-	pw.w = pq.NewGenericWriter[any](w, schema, pq.Compression(&pq.Zstd))
+	pw.w = pq.NewGenericWriter[any](w, schema, pq.Compression(&zstd.Codec{Level: zstd.SpeedFastest}))
 	if c, ok := w.(io.Closer); ok {
 		pw.c = c
 	}
@@ -148,7 +160,7 @@ func (w *Writer) Write(r *feature.Record) error {
 	}
 	for i := range w.cols {
 		c := &w.cols[i]
-		var v pq.Value
+		var word uint64 // a text column's word is unused
 		switch w.kinds[i] {
 		case kText:
 			start := len(w.text)
@@ -157,14 +169,15 @@ func (w *Writer) Write(r *feature.Record) error {
 				w.buf = append(w.buf[:0], w.text[start:]...)
 				w.text = appendUTF8(w.text[:start], w.buf)
 			}
-			// w.text may move as it grows; the values keep the old array
-			v = pq.ByteArrayValue(w.text[start:len(w.text):len(w.text)])
+			// w.text may move as it grows; the values keep the old array;
+			// required columns: levels 0
+			w.vals[i] = append(w.vals[i], pq.ByteArrayValue(w.text[start:len(w.text):len(w.text)]))
 		case kTime:
 			t := r.First
 			if c.Field == feature.FieldLast {
 				t = r.Last
 			}
-			v = pq.Int64Value(t / 1000)
+			word = uint64(t / 1000)
 		case kInt:
 			var n int64
 			switch c.Field {
@@ -187,7 +200,7 @@ func (w *Writer) Write(r *feature.Record) error {
 			default:
 				n = int64(r.Values[c.Index])
 			}
-			v = pq.Int64Value(n)
+			word = uint64(n)
 		default:
 			x := r.Score
 			if c.Field == feature.FieldFeature {
@@ -196,9 +209,9 @@ func (w *Writer) Write(r *feature.Record) error {
 					x *= c.Scale
 				}
 			}
-			v = pq.DoubleValue(x)
+			word = math.Float64bits(x)
 		}
-		w.vals[i] = append(w.vals[i], v) // required columns: levels 0
+		w.words = append(w.words, word)
 	}
 	w.rows++
 	if w.rows >= batchRows {
@@ -214,16 +227,32 @@ func (w *Writer) Write(r *feature.Record) error {
 }
 
 // flushRows hands each column's gathered values to its column writer,
-// which copies them.
+// which copies them: a number column's values are made from the words of
+// each row in turn.
 func (w *Writer) flushRows() error {
 	cws := w.w.ColumnWriters()
-	for i := range w.vals {
-		if _, err := cws[w.index[i]].WriteRowValues(w.vals[i]); err != nil {
+	n := len(w.cols)
+	for i, k := range w.kinds {
+		vals := w.vals[i]
+		switch k {
+		case kText:
+			w.vals[i] = vals[:0]
+		case kDouble:
+			vals = w.col[:w.rows]
+			for r := range vals {
+				vals[r] = pq.DoubleValue(math.Float64frombits(w.words[r*n+i]))
+			}
+		default:
+			vals = w.col[:w.rows]
+			for r := range vals {
+				vals[r] = pq.Int64Value(int64(w.words[r*n+i]))
+			}
+		}
+		if _, err := cws[w.index[i]].WriteRowValues(vals); err != nil {
 			return err
 		}
-		w.vals[i] = w.vals[i][:0]
 	}
-	w.rows, w.text = 0, w.text[:0]
+	w.rows, w.text, w.words = 0, w.text[:0], w.words[:0]
 	return nil
 }
 
