@@ -29,6 +29,8 @@ type Record struct {
 	Label, Category string // empty when unlabelled
 	Score           float64
 	Verdict         string // empty when not classified
+
+	memo *fillMemo // FillRecord's memory of the last single-packet flow
 }
 
 // FlowID returns a flow record's identifier: a 64-bit FNV-1a hash of the

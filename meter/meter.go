@@ -426,7 +426,7 @@ func (m *Meter) fill(r *feature.Record, key flow.Key, src, dst netip.AddrPort, a
 	r.Capture = capture
 	r.App = a.App()
 	r.Label, r.Category, r.Score, r.Verdict = "", "", 0, ""
-	m.cfg.Schema.Fill(a, cv, r.Values)
+	m.cfg.Schema.FillRecord(a, cv, r)
 	for _, d := range m.cfg.Decorate {
 		d(r)
 	}
