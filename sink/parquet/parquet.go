@@ -57,7 +57,7 @@ type Writer struct {
 	c     io.Closer
 	cols  []feature.Column
 	kinds []kind
-	index []int        // leaf column index of each column
+	index []int      // leaf column index of each column
 	words []uint64   // the rows not yet written, row after row: each column's int64 or float64 bits, or where its text is in text (start<<32 | end)
 	col   []pq.Value // one column's values as flushRows hands them over
 	rows  int        // rows in words
