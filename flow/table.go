@@ -152,10 +152,16 @@ func (t *Table[S]) Len() int { return t.active }
 // returned entry is valid until the next call on the table. Call Expire
 // before Lookup so that idle flows end before a packet could join them.
 func (t *Table[S]) Lookup(m *packet.Meta, emit EmitFunc[S]) (*Entry[S], Dir) {
+	k, srcLo := KeyOf(m)
+	return t.LookupKey(m, k, srcLo, emit)
+}
+
+// LookupKey is Lookup for a packet whose key the caller has made already:
+// k, srcLo = KeyOf(m).
+func (t *Table[S]) LookupKey(m *packet.Meta, k Key, srcLo bool, emit EmitFunc[S]) (*Entry[S], Dir) {
 	if m.Time > t.now {
 		t.now = m.Time
 	}
-	k, srcLo := KeyOf(m)
 	i := t.find(&k)
 	var e *Entry[S]
 	if i >= 0 {

@@ -86,11 +86,12 @@ type flowOut struct {
 }
 
 type shardItem struct {
-	g    int32 // frame index within the batch
-	mark bool  // not a packet: mark the flow with key as unreachable (ICMP error)
-	key  flow.Key
-	meta packet.Meta
-	pay  [2]int32 // the inspected payload: shardBatch.pay[pay[0]:pay[1]]
+	g     int32    // frame index within the batch
+	mark  bool     // not a packet: mark the flow with key as unreachable (ICMP error)
+	srcLo bool     // flow.KeyOf(&meta)'s second result
+	key   flow.Key // the frame's flow (flow.KeyOf), or the quoted one's (mark)
+	meta  packet.Meta
+	pay   [2]int32 // the inspected payload: shardBatch.pay[pay[0]:pay[1]]
 }
 
 type shardBatch struct {
@@ -232,9 +233,9 @@ func (s *sharded) frame(b *shardBatch, meta *packet.Meta, data []byte, info capt
 		return
 	}
 	b.times[g] = meta.Time
-	k, _ := flow.KeyOf(meta)
+	k, srcLo := flow.KeyOf(meta)
 	w := int(k.ShardHash() % uint64(len(s.workers)))
-	it := shardItem{g: g, meta: *meta}
+	it := shardItem{g: g, srcLo: srcLo, key: k, meta: *meta}
 	if p := inspected(s.m.cfg.App, meta, data); len(p) > 0 {
 		it.pay[0] = int32(len(b.pay))
 		b.pay = append(b.pay, p...)
@@ -290,7 +291,7 @@ func (w *shardWorker) batch(b *shardBatch) {
 				w.st.markUnreachable(it.key)
 				continue
 			}
-			e := w.st.packet(&it.meta, b.base+int64(g), b.pay[it.pay[0]:it.pay[1]])
+			e := w.st.packetKey(&it.meta, it.key, it.srcLo, b.base+int64(g), b.pay[it.pay[0]:it.pay[1]])
 			if track {
 				b.ids[g] = feature.FlowID(e.Key, e.State.First())
 			}

@@ -55,9 +55,16 @@ func newStage(cfg Config, out func(*flow.Entry[flowState], flow.EndReason, uint8
 // payload is its captured transport payload (see inspected). The returned
 // entry is valid until the next call.
 func (s *stage) packet(meta *packet.Meta, index int64, payload []byte) *flow.Entry[flowState] {
+	k, srcLo := flow.KeyOf(meta)
+	return s.packetKey(meta, k, srcLo, index, payload)
+}
+
+// packetKey is packet for a frame whose key the caller has made already (the
+// sharded path's reader, to choose the frame's worker).
+func (s *stage) packetKey(meta *packet.Meta, k flow.Key, srcLo bool, index int64, payload []byte) *flow.Entry[flowState] {
 	s.expire(meta.Time)
 	s.step = stepLookup
-	e, dir := s.table.Lookup(meta, s.emitFn)
+	e, dir := s.table.LookupKey(meta, k, srcLo, s.emitFn)
 	e.State.touch = index
 	e.State.Add(meta, dir)
 	if s.app && len(payload) > 0 {
