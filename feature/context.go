@@ -372,8 +372,11 @@ func (c *Context) add(r *ring, k ctxKey, e ctxEntry) {
 	}
 }
 
-// drop forgets the rings whose latest flow started before horizon.
-func (c *Context) drop(horizon int64) {
+// drop forgets the rings whose latest flow started before horizon, and
+// counts, among those it keeps, the ones whose latest flow started before
+// each of later (in the same pass, so that evict reads each ring once more
+// at most).
+func (c *Context) drop(horizon int64, later []int64, older []int) {
 	for k, r := range c.rings {
 		if r.last < horizon {
 			delete(c.rings, k)
@@ -386,18 +389,32 @@ func (c *Context) drop(horizon int64) {
 			}
 			c.spare = append(c.spare, r)
 			c.drops++
+			continue
+		}
+		for i, h := range later {
+			if r.last < h {
+				older[i]++
+			}
 		}
 	}
 }
 
 // evict makes room when MaxHosts rings are held: it drops the rings with no
 // flow in the window before now, then, if that frees too little, those older
-// than half the window, then all older than now.
+// than half the window, or if that would free too little too, all older than
+// now. It goes over the rings at most twice: the first pass counts what the
+// later horizons would free.
 func (c *Context) evict(now int64) {
-	for _, horizon := range []int64{now - c.cfg.Window, now - c.cfg.Window/2, now} {
-		c.drop(horizon)
-		if len(c.rings) < c.cfg.MaxHosts*9/10 {
-			return
-		}
+	enough := c.cfg.MaxHosts * 9 / 10
+	later := [2]int64{now - c.cfg.Window/2, now}
+	var older [2]int
+	c.drop(now-c.cfg.Window, later[:], older[:])
+	if len(c.rings) < enough {
+		return
 	}
+	h := later[1]
+	if len(c.rings)-older[0] < enough {
+		h = later[0]
+	}
+	c.drop(h, nil, nil)
 }
