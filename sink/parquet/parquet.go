@@ -19,6 +19,7 @@ import (
 	pq "github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 
+	"github.com/flowmeter/flowmeter/app"
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/sink/internal/closing"
 )
@@ -115,11 +116,35 @@ func NewWriter(w io.Writer, cols []feature.Column) *Writer {
 		leaf, _ := schema.Lookup(tagName(fields[i].Tag))
 		pw.index = append(pw.index, leaf.ColumnIndex)
 	}
-	pw.w = pq.NewGenericWriter[any](w, schema, pq.Compression(&zstd.Codec{Level: zstd.SpeedFastest}))
+	opts := []pq.WriterOption{schema, pq.Compression(&zstd.Codec{Level: zstd.SpeedFastest})}
+	for i, c := range cols {
+		if opaque(c) {
+			name := tagName(fields[i].Tag)
+			opts = append(opts, pq.SkipPageBounds(name), pq.SkipPageStatistics(name))
+		}
+	}
+	pw.w = pq.NewGenericWriter[any](w, opts...)
 	if c, ok := w.(io.Closer); ok {
 		pw.c = c
 	}
 	return pw
+}
+
+// opaque reports whether c is text whose order means nothing (hashes,
+// identifiers, free text): no minimum and maximum are kept for its pages,
+// which cost a comparison of every value (a twentieth of a Parquet run).
+func opaque(c feature.Column) bool {
+	switch c.Field {
+	case feature.FieldFlowID, feature.FieldCommunityID, feature.FieldCICFlowID, feature.FieldSeedTuple:
+		return true
+	case feature.FieldApp:
+		switch app.Field(c.Index) {
+		case app.TLSJA3, app.TLSJA3S, app.TLSJA4, app.TLSCertSubject, app.TLSCertIssuer,
+			app.DNSAnswers, app.HTTPTarget, app.HTTPUserAgent, app.SSHHassh, app.SSHHasshServer:
+			return true
+		}
+	}
+	return false
 }
 
 // tagName is the column name in a parquet struct tag.
