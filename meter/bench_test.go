@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/netip"
 	"runtime"
+	"strconv"
 
 	"github.com/flowmeter/flowmeter/internal/packettest"
 	"github.com/flowmeter/flowmeter/packet"
@@ -118,4 +119,26 @@ func benchmarkFlowMemory(b *testing.B, request bool) {
 // embedded default model: the cost of classification.
 func BenchmarkClassify(b *testing.B) {
 	benchmarkMeter(b, true, meter.Config{})
+}
+
+// BenchmarkFlood meters a flood of 50 000 single SYNs from as many sources
+// (and one established connection) into CSV: the new-flow path, which a
+// flood is all of (bench/flood.sh measures the same at a million flows).
+func BenchmarkFlood(b *testing.B) {
+	pkts := synFlood(50000)
+	cols, _ := feature.Columns(feature.SetNative, schema, feature.Options{})
+	for _, workers := range []int{1, 2} {
+		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				w := csv.NewWriter(io.Discard, cols)
+				m := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: schema, Workers: workers}, w)
+				if err := m.Run(context.Background(), &source{pkts: pkts, link: packet.LinkEthernet}, "flood"); err != nil {
+					b.Fatal(err)
+				}
+				w.Close()
+			}
+			b.ReportMetric(float64(len(pkts))*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+		})
+	}
 }
