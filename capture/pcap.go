@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 )
 
 // pcapReader reads classic pcap records straight out of the bufio.Reader's
@@ -16,6 +17,7 @@ import (
 type pcapReader struct {
 	br      *bufio.Reader
 	order   binary.ByteOrder
+	swap    bool   // big-endian records: next reads little-endian and swaps (an interface call per field was 1.4 % of a run)
 	factor  uint32 // ns per unit of the fraction field: 1000 (µs) or 1 (ns)
 	snaplen uint32
 	link    uint16
@@ -44,6 +46,7 @@ func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
 	default:
 		return nil, fmt.Errorf("unknown magic %x", magic)
 	}
+	r.swap = r.order == binary.BigEndian
 	if v := r.order.Uint16(h[4:6]); v != 2 {
 		return nil, fmt.Errorf("unknown major version %d", v)
 	}
@@ -66,9 +69,12 @@ func (r *pcapReader) next() (data []byte, ns int64, capLen, wireLen int, err err
 		}
 		return nil, 0, 0, 0, io.ErrUnexpectedEOF
 	}
-	sec, frac := r.order.Uint32(h[0:4]), r.order.Uint32(h[4:8])
+	sec, frac := binary.LittleEndian.Uint32(h[0:4]), binary.LittleEndian.Uint32(h[4:8])
+	c, w := binary.LittleEndian.Uint32(h[8:12]), binary.LittleEndian.Uint32(h[12:16])
+	if r.swap {
+		sec, frac, c, w = bits.ReverseBytes32(sec), bits.ReverseBytes32(frac), bits.ReverseBytes32(c), bits.ReverseBytes32(w)
+	}
 	ns = int64(sec)*1e9 + int64(frac*r.factor)
-	c, w := r.order.Uint32(h[8:12]), r.order.Uint32(h[12:16])
 	if c > max(r.snaplen, maxEager) {
 		return nil, 0, 0, 0, fmt.Errorf("capture length exceeds snap length: %d > %d", c, r.snaplen)
 	}
