@@ -3,25 +3,52 @@ package capture
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math/bits"
 )
 
-// pcapReader reads classic pcap records straight out of the bufio.Reader's
-// buffer: a packet's bytes are returned in place (Peek, then Discard), not
-// copied into a packet buffer as pcapgo's reader does, which is the one copy
-// of every byte on the packet path. It accepts and refuses what pcapgo's
-// Reader does, with the same messages (lower-cased).
+// pcapReader reads classic pcap records straight out of its own read-ahead
+// buffer: a packet's bytes are returned in place, not copied into a packet
+// buffer as pcapgo's reader does, which is the one copy of every byte on the
+// packet path. It accepts and refuses what pcapgo's Reader does, with the
+// same messages (lower-cased).
 type pcapReader struct {
-	br      *bufio.Reader
-	order   binary.ByteOrder
-	swap    bool   // big-endian records: next reads little-endian and swaps (an interface call per field was 1.4 % of a run)
-	factor  uint32 // ns per unit of the fraction field: 1000 (µs) or 1 (ns)
-	snaplen uint32
-	link    uint16
-	big     []byte // a packet larger than br's buffer
+	src      io.Reader // the input after the file header
+	buf      []byte    // records read ahead: buf[pos:end]
+	pos, end int
+	err      error // what ended src (io.EOF or another error), once buf[pos:end] runs short
+	order    binary.ByteOrder
+	swap     bool   // big-endian records: next reads little-endian and swaps (an interface call per field was 1.4 % of a run)
+	factor   uint32 // ns per unit of the fraction field: 1000 (µs) or 1 (ns)
+	snaplen  uint32
+	link     uint16
+}
+
+// readAhead is the size of pcapReader's buffer. src is a bufio.Reader of
+// 1 MiB (NewReader): reads of at least its size into an empty one go
+// straight to the file, so the buffer is twice that.
+const readAhead = 2 << 20
+
+// fill makes n bytes available at buf[pos:] if the input has that many; it
+// reports whether it did.
+func (r *pcapReader) fill(n int) bool {
+	if r.end-r.pos >= n {
+		return true
+	}
+	if n > len(r.buf)-readAhead/2 { // a packet larger than the buffer
+		r.buf = append(r.buf[:cap(r.buf)], make([]byte, n+readAhead/2-len(r.buf))...)
+	}
+	r.end = copy(r.buf, r.buf[r.pos:r.end])
+	r.pos = 0
+	for r.end < n && r.err == nil {
+		m, err := r.src.Read(r.buf[r.end:])
+		r.end += m
+		if err != nil {
+			r.err = err
+		}
+	}
+	return r.end >= n
 }
 
 // maxEager is the largest capture length accepted whatever the snap length
@@ -33,7 +60,7 @@ func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
 	if _, err := io.ReadFull(br, h[:]); err != nil {
 		return nil, err
 	}
-	r := &pcapReader{br: br}
+	r := &pcapReader{src: br, buf: make([]byte, readAhead)}
 	switch magic := binary.LittleEndian.Uint32(h[:4]); {
 	case magic == magicPcapNs:
 		r.order, r.factor = binary.LittleEndian, 1
@@ -62,13 +89,13 @@ func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
 // capture and wire lengths; io.EOF at a record boundary, otherwise an error
 // wrapping io.ErrUnexpectedEOF for a cut record.
 func (r *pcapReader) next() (data []byte, ns int64, capLen, wireLen int, err error) {
-	h, err := r.br.Peek(16)
-	if len(h) < 16 {
-		if len(h) == 0 && err == io.EOF {
+	if !r.fill(16) {
+		if r.end == r.pos && r.err == io.EOF {
 			return nil, 0, 0, 0, io.EOF
 		}
-		return nil, 0, 0, 0, io.ErrUnexpectedEOF
+		return nil, 0, 0, 0, r.cut()
 	}
+	h := r.buf[r.pos : r.pos+16]
 	sec, frac := binary.LittleEndian.Uint32(h[0:4]), binary.LittleEndian.Uint32(h[4:8])
 	c, w := binary.LittleEndian.Uint32(h[8:12]), binary.LittleEndian.Uint32(h[12:16])
 	if r.swap {
@@ -82,27 +109,20 @@ func (r *pcapReader) next() (data []byte, ns int64, capLen, wireLen int, err err
 		return nil, 0, 0, 0, fmt.Errorf("capture length exceeds original packet length: %d > %d", c, w)
 	}
 	capLen, wireLen = int(c), int(w)
-	if n := 16 + capLen; n <= r.br.Size() {
-		b, err := r.br.Peek(n)
-		if len(b) < n {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, 0, 0, 0, err
-		}
-		r.br.Discard(n)
-		return b[16:n:n], ns, capLen, wireLen, nil
+	n := 16 + capLen
+	if !r.fill(n) {
+		return nil, 0, 0, 0, r.cut()
 	}
-	r.br.Discard(16)
-	if cap(r.big) < capLen {
-		r.big = make([]byte, capLen)
-	}
-	data = r.big[:capLen]
-	if _, err := io.ReadFull(r.br, data); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, 0, 0, 0, err
-	}
+	data = r.buf[r.pos+16 : r.pos+n : r.pos+n]
+	r.pos += n
 	return data, ns, capLen, wireLen, nil
+}
+
+// cut is the error of a record the input ends inside: io.ErrUnexpectedEOF,
+// or what stopped the input.
+func (r *pcapReader) cut() error {
+	if r.err == nil || r.err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return r.err
 }
