@@ -635,7 +635,8 @@ mail_db_up() { # SMTP (aiosmtpd), POP3 and IMAP (dovecot), Redis and PostgreSQL,
 	chown postgres "$w/pg"
 	runuser -u postgres -- "$PG/initdb" -D "$w/pg/data" -A trust -U lab >"$w/pg/init.log" 2>&1 || return 1
 	on srv runuser -u postgres -- "$PG/postgres" -D "$w/pg/data" -k "$w/pg" -h "${IP[srv]},127.0.0.1" -c fsync=off >"$w/pg/pg.log" 2>&1 &
-	listening "${IP[srv]}/25" "${IP[srv]}/110" "${IP[srv]}/143" "${IP[srv]}/6379" "${IP[srv]}/5432"
+	listening "${IP[srv]}/25" "${IP[srv]}/110" "${IP[srv]}/143" "${IP[srv]}/6379" "${IP[srv]}/5432" ||
+		{ echo "lab: mail and database servers did not start (see $w)" >&2; return 1; }
 	# the tables of pgbench's queries, made on srv itself (not on the wire)
 	on srv "$PG/pgbench" -h 127.0.0.1 -U lab -i -s 1 postgres >"$w/pg/bench-init.log" 2>&1 ||
 		{ cat "$w/pg/bench-init.log" "$w/pg/pg.log"; return 1; }
