@@ -406,6 +406,9 @@ func (a *Acc) Failed(proto uint8, end flow.EndReason) bool {
 	return a.n[bwd] == 0
 }
 
+// Reply is the number of payload bytes the responder sent.
+func (a *Acc) Reply() int64 { return a.payload[bwd] }
+
 // VLAN is the outermost VLAN ID of the flow's first packet (0: untagged).
 func (a *Acc) VLAN() uint16 { return a.vlan }
 

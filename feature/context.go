@@ -2,6 +2,7 @@ package feature
 
 import (
 	"encoding/binary"
+	"math"
 	"net/netip"
 )
 
@@ -44,6 +45,7 @@ const (
 	CtxSrcBurst
 	CtxSvcBurst
 	CtxSrcConcurrent
+	CtxPairSvcSameReply
 	NumContext
 )
 
@@ -51,28 +53,30 @@ const (
 type ContextValues [NumContext]float64
 
 var contextFeatures = [NumContext]struct{ name, unit, formula string }{
-	CtxSrcFlows:      {"ctx_src_flows", "flows", "flows started by this flow's initiator host in the context window (this one included)"},
-	CtxSrcDstHosts:   {"ctx_src_dst_hosts", "hosts", "distinct responder hosts among those flows"},
-	CtxSrcDstPorts:   {"ctx_src_dst_ports", "ports", "distinct responder ports among those flows"},
-	CtxSrcFailed:     {"ctx_src_failed_ratio", "1", "share of those flows that failed (see below)"},
-	CtxSrcRate:       {"ctx_src_flows_per_s", "flows/s", "ctx_src_flows / window length (s)"},
-	CtxDstFlows:      {"ctx_dst_flows", "flows", "flows answered (or not) by this flow's responder host in the window: its fan-in"},
-	CtxDstSrcHosts:   {"ctx_dst_src_hosts", "hosts", "distinct initiator hosts among those flows"},
-	CtxDstFailed:     {"ctx_dst_failed_ratio", "1", "share of those flows that failed"},
-	CtxSvcFlows:      {"ctx_svc_flows", "flows", "flows to the same responder host, port and protocol in the window"},
-	CtxSvcSrcHosts:   {"ctx_svc_src_hosts", "hosts", "distinct initiator hosts among those flows"},
-	CtxSvcFailed:     {"ctx_svc_failed_ratio", "1", "share of those flows that failed"},
-	CtxPairFlows:     {"ctx_pair_flows", "flows", "among the initiator's flows above, those to the same responder host (any port)"},
-	CtxPairSvcFlows:  {"ctx_pair_svc_flows", "flows", "among the initiator's flows above, those to the same responder host, port and protocol: repeated logins look like this"},
-	CtxSrcBurst:      {"ctx_src_flows_1s", "flows", "among the initiator's flows above, those that started at most 1 s before this one (this one included): how fast the host opens flows now"},
-	CtxSvcBurst:      {"ctx_svc_flows_1s", "flows", "among the service's flows above, those that started at most 1 s before this one (this one included)"},
-	CtxSrcConcurrent: {"ctx_src_concurrent", "flows", "among the initiator's flows above, those whose first-to-last packet span overlaps this flow's: how many it ran at once (a client one request after another: 0)"},
+	CtxSrcFlows:         {"ctx_src_flows", "flows", "flows started by this flow's initiator host in the context window (this one included)"},
+	CtxSrcDstHosts:      {"ctx_src_dst_hosts", "hosts", "distinct responder hosts among those flows"},
+	CtxSrcDstPorts:      {"ctx_src_dst_ports", "ports", "distinct responder ports among those flows"},
+	CtxSrcFailed:        {"ctx_src_failed_ratio", "1", "share of those flows that failed (see below)"},
+	CtxSrcRate:          {"ctx_src_flows_per_s", "flows/s", "ctx_src_flows / window length (s)"},
+	CtxDstFlows:         {"ctx_dst_flows", "flows", "flows answered (or not) by this flow's responder host in the window: its fan-in"},
+	CtxDstSrcHosts:      {"ctx_dst_src_hosts", "hosts", "distinct initiator hosts among those flows"},
+	CtxDstFailed:        {"ctx_dst_failed_ratio", "1", "share of those flows that failed"},
+	CtxSvcFlows:         {"ctx_svc_flows", "flows", "flows to the same responder host, port and protocol in the window"},
+	CtxSvcSrcHosts:      {"ctx_svc_src_hosts", "hosts", "distinct initiator hosts among those flows"},
+	CtxSvcFailed:        {"ctx_svc_failed_ratio", "1", "share of those flows that failed"},
+	CtxPairFlows:        {"ctx_pair_flows", "flows", "among the initiator's flows above, those to the same responder host (any port)"},
+	CtxPairSvcFlows:     {"ctx_pair_svc_flows", "flows", "among the initiator's flows above, those to the same responder host, port and protocol: repeated logins look like this"},
+	CtxSrcBurst:         {"ctx_src_flows_1s", "flows", "among the initiator's flows above, those that started at most 1 s before this one (this one included): how fast the host opens flows now"},
+	CtxSvcBurst:         {"ctx_svc_flows_1s", "flows", "among the service's flows above, those that started at most 1 s before this one (this one included)"},
+	CtxSrcConcurrent:    {"ctx_src_concurrent", "flows", "among the initiator's flows above, those whose first-to-last packet span overlaps this flow's: how many it ran at once (a client one request after another: 0)"},
+	CtxPairSvcSameReply: {"ctx_pair_svc_same_reply_ratio", "1", "share of the ctx_pair_svc_flows flows (this one included) in which the responder sent exactly as many payload bytes as in this one: a flood's or a brute force's identical answers (1 for a lone flow)"},
 }
 
 type ctxEntry struct {
 	first  int64
 	last   int64
 	peer   uint64 // hash of the other host
+	reply  uint32 // payload bytes the responder sent (saturating)
 	port   uint16
 	proto  uint8
 	failed bool
@@ -164,24 +168,34 @@ func (c *Context) hash(a netip.Addr) uint64 {
 	return mix64(binary.LittleEndian.Uint64(b[:8]) ^ mix64(binary.LittleEndian.Uint64(b[8:])^0x9E3779B97F4A7C15))
 }
 
-// Observe returns the context of a flow from src to dst (initiator and
-// responder) that started at first, then adds the flow to the context.
-func (c *Context) Observe(src, dst netip.AddrPort, proto uint8, first, last int64, failed bool) ContextValues {
-	return c.observe(src, dst, proto, first, last, failed, true)
+// Flow is what the context needs of one flow.
+type Flow struct {
+	Src, Dst    netip.AddrPort // initiator and responder
+	Proto       uint8
+	First, Last int64 // first and last packet times (ns)
+	Reply       int64 // payload bytes the responder sent
+	Failed      bool  // Acc.Failed
+}
+
+// Observe returns the context of f, then adds f to the context.
+func (c *Context) Observe(f *Flow) ContextValues {
+	return c.observe(f, true)
 }
 
 // Peek returns the context of a flow that has not ended (an early verdict)
 // without adding it.
-func (c *Context) Peek(src, dst netip.AddrPort, proto uint8, first, last int64, failed bool) ContextValues {
-	return c.observe(src, dst, proto, first, last, failed, false)
+func (c *Context) Peek(f *Flow) ContextValues {
+	return c.observe(f, false)
 }
 
-func (c *Context) observe(src, dst netip.AddrPort, proto uint8, first, last int64, failed, add bool) ContextValues {
+func (c *Context) observe(f *Flow, add bool) ContextValues {
 	var v ContextValues
+	src, dst, proto, first, last := f.Src, f.Dst, f.Proto, f.First, f.Last
 	from := first - c.cfg.Window
 	dstHash, srcHash := c.hash(dst.Addr()), c.hash(src.Addr())
-	out := ctxEntry{first: first, last: last, peer: dstHash, port: dst.Port(), proto: proto, failed: failed} // as the initiator sees it
-	in := out                                                                                                // as the responder sees it
+	reply := uint32(min(max(f.Reply, 0), math.MaxUint32))
+	out := ctxEntry{first: first, last: last, peer: dstHash, reply: reply, port: dst.Port(), proto: proto, failed: f.Failed} // as the initiator sees it
+	in := out                                                                                                                // as the responder sees it
 	in.peer = srcHash
 
 	kSrc := ctxKey{addr: src.Addr().As16(), role: 0}
@@ -192,9 +206,11 @@ func (c *Context) observe(src, dst netip.AddrPort, proto uint8, first, last int6
 	v[CtxSrcRate] = n / (float64(c.cfg.Window) / 1e9)
 	// Pairs are counted among the initiator's own recent flows.
 	v[CtxPairFlows], v[CtxPairSvcFlows] = 1, 1
+	same := 1.0
 	if a := rSrc.whole(from); a != nil {
 		v[CtxPairFlows] += float64(a.peers.get(dstHash))
 		v[CtxPairSvcFlows] += float64(a.svcs.get(svcKey(&out)))
+		same += float64(a.replies.get(replyKey(&out)))
 		if k := atLeast(a.lasts, first); k > 0 && a.firsts[len(a.firsts)-1] <= last {
 			v[CtxSrcConcurrent] = float64(k) // every entry started by this flow's last packet
 		} else if k > 0 {
@@ -213,6 +229,9 @@ func (c *Context) observe(src, dst netip.AddrPort, proto uint8, first, last int6
 				v[CtxPairFlows]++
 				if e.port == out.port && e.proto == proto {
 					v[CtxPairSvcFlows]++
+					if e.reply == reply {
+						same++
+					}
 				}
 			}
 			if e.first <= last && e.last >= first {
@@ -220,6 +239,8 @@ func (c *Context) observe(src, dst netip.AddrPort, proto uint8, first, last int6
 			}
 		}
 	}
+
+	v[CtxPairSvcSameReply] = same / v[CtxPairSvcFlows]
 
 	kDst := ctxKey{addr: dst.Addr().As16(), role: 1}
 	rDst := c.rings[kDst]

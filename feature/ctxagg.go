@@ -6,9 +6,9 @@ import "slices"
 // its entries (ringAgg): below it, summing the entries is as cheap.
 const aggFrom = 16
 
-// maxAggs bounds the rings that keep aggregates (about 14 KiB each for an
+// maxAggs bounds the rings that keep aggregates (about 18 KiB each for an
 // initiator, 5 KiB for a responder or service): 4 096 busy hosts and
-// services at once, 56 MiB at most. Beyond that, the busiest rings that
+// services at once, 72 MiB at most. Beyond that, the busiest rings that
 // came later are summed entry by entry, with the same results.
 const maxAggs = 4096
 
@@ -19,19 +19,20 @@ const maxAggs = 4096
 // otherwise the entries are summed one by one. The results are the same
 // either way (TestContextAggregates).
 type ringAgg struct {
-	firsts []int64 // the entries' first times, sorted
-	lasts  []int64 // their last times, sorted (initiator rings only)
-	peers  counts  // entries per peer host
-	ports  counts  // per responder port (initiator rings only)
-	svcs   counts  // per peer, port and protocol (initiator rings only)
-	fails  int
+	firsts  []int64 // the entries' first times, sorted
+	lasts   []int64 // their last times, sorted (initiator rings only)
+	peers   counts  // entries per peer host
+	ports   counts  // per responder port (initiator rings only)
+	svcs    counts  // per peer, port and protocol (initiator rings only)
+	replies counts  // per peer, port, protocol and reply size (initiator rings only)
+	fails   int
 }
 
 func newRingAgg(r *ring, max int, initiator bool) *ringAgg {
 	a := &ringAgg{firsts: make([]int64, 0, max), peers: newCounts(max)}
 	if initiator {
 		a.lasts = make([]int64, 0, max)
-		a.ports, a.svcs = newCounts(max), newCounts(max)
+		a.ports, a.svcs, a.replies = newCounts(max), newCounts(max), newCounts(max)
 	}
 	for i := range r.e {
 		a.add(&r.e[i])
@@ -43,6 +44,10 @@ func (a *ringAgg) initiator() bool { return a.lasts != nil }
 
 func svcKey(e *ctxEntry) uint64 {
 	return mix64(e.peer ^ (uint64(e.port)<<8|uint64(e.proto))*0x9E3779B97F4A7C15)
+}
+
+func replyKey(e *ctxEntry) uint64 {
+	return mix64(svcKey(e) ^ (uint64(e.reply)+1)*0xD6E8FEB86659FD93)
 }
 
 // mix64 is splitmix64's finaliser: a bijection that spreads every input
@@ -73,6 +78,7 @@ func (a *ringAgg) add(e *ctxEntry) {
 		a.lasts = insertSorted(a.lasts, e.last)
 		a.ports.inc(uint64(e.port))
 		a.svcs.inc(svcKey(e))
+		a.replies.inc(replyKey(e))
 	}
 }
 
@@ -86,6 +92,7 @@ func (a *ringAgg) remove(e *ctxEntry) {
 		a.lasts = removeSorted(a.lasts, e.last)
 		a.ports.dec(uint64(e.port))
 		a.svcs.dec(svcKey(e))
+		a.replies.dec(replyKey(e))
 	}
 }
 

@@ -42,11 +42,12 @@ func TestContextAggregates(t *testing.T) {
 			proto := uint8([]int{6, 17}[r.IntN(2)])
 			failed := r.IntN(3) == 0
 			peek := r.IntN(5) == 0
+			f := Flow{Src: s, Dst: d, Proto: proto, First: first, Last: last, Reply: int64([]int{0, 0, 120, 4000}[r.IntN(4)]), Failed: failed}
 			var a, b ContextValues
 			if peek {
-				a, b = fast.Peek(s, d, proto, first, last, failed), slow.Peek(s, d, proto, first, last, failed)
+				a, b = fast.Peek(&f), slow.Peek(&f)
 			} else {
-				a, b = fast.Observe(s, d, proto, first, last, failed), slow.Observe(s, d, proto, first, last, failed)
+				a, b = fast.Observe(&f), slow.Observe(&f)
 			}
 			if a != b {
 				t.Fatalf("%+v flow %d: with aggregates %v, summed %v", cfg, i, a, b)

@@ -149,7 +149,7 @@ func TestContext(t *testing.T) {
 	att := netip.MustParseAddrPort("10.0.0.66:40000")
 	var v feature.ContextValues
 	for i := 0; i < 5; i++ { // 5 probes to 5 ports of one host, 1 s apart, all failed
-		v = c.Observe(att, netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(20+i)), 6, int64(i)*1e9, int64(i)*1e9+5e8, true)
+		v = c.Observe(&feature.Flow{Src: att, Dst: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(20+i)), Proto: 6, First: int64(i) * 1e9, Last: int64(i)*1e9 + 5e8, Failed: true})
 	}
 	// the ring holds 3 earlier flows, plus this one
 	if v[feature.CtxSrcFlows] != 4 || v[feature.CtxSrcDstPorts] != 4 || v[feature.CtxSrcDstHosts] != 1 || v[feature.CtxSrcFailed] != 1 || v[feature.CtxSrcRate] != 0.4 {
@@ -164,14 +164,14 @@ func TestContext(t *testing.T) {
 		t.Errorf("burst context %v", v)
 	}
 	// a flow from 2.2 s to 3.2 s overlaps the probes at 2 s (to 2.5 s) and 3 s
-	w := c.Peek(att, netip.MustParseAddrPort("10.0.0.1:99"), 6, 2.2e9, 3.2e9, false)
+	w := c.Peek(&feature.Flow{Src: att, Dst: netip.MustParseAddrPort("10.0.0.1:99"), Proto: 6, First: 2.2e9, Last: 3.2e9})
 	if w[feature.CtxSrcConcurrent] != 2 {
 		t.Errorf("concurrent %v, want 2", w[feature.CtxSrcConcurrent])
 	}
 	// 30 s later the window is empty again
 	for i := 0; i < 10; i++ {
 		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 1000)
-		v = c.Observe(src, netip.MustParseAddrPort("10.0.0.1:80"), 6, 40e9+int64(i), 40e9+int64(i), false)
+		v = c.Observe(&feature.Flow{Src: src, Dst: netip.MustParseAddrPort("10.0.0.1:80"), Proto: 6, First: 40e9 + int64(i), Last: 40e9 + int64(i)})
 	}
 	if v[feature.CtxDstFlows] != 4 || v[feature.CtxDstSrcHosts] != 4 || v[feature.CtxSvcFailed] != 0 || v[feature.CtxSrcFlows] != 1 {
 		t.Errorf("after the window: %v", v)
@@ -181,11 +181,35 @@ func TestContext(t *testing.T) {
 	}
 }
 
+// ctx_pair_svc_same_reply_ratio: of the initiator's flows to one service,
+// the share whose responder sent as many payload bytes as this flow's.
+func TestContextSameReply(t *testing.T) {
+	c := feature.NewContext(feature.ContextConfig{Window: 10e9, Flows: 10, MaxHosts: 100})
+	cl := netip.MustParseAddrPort("10.0.0.7:5000")
+	web, ssh := netip.MustParseAddrPort("10.0.0.1:80"), netip.MustParseAddrPort("10.0.0.1:22")
+	obs := func(dst netip.AddrPort, t int64, reply int64) feature.ContextValues {
+		return c.Observe(&feature.Flow{Src: cl, Dst: dst, Proto: 6, First: t, Last: t + 1e6, Reply: reply})
+	}
+	if v := obs(web, 0, 500); v[feature.CtxPairSvcSameReply] != 1 { // a lone flow
+		t.Errorf("lone flow: %v", v[feature.CtxPairSvcSameReply])
+	}
+	obs(web, 1e9, 500)
+	obs(web, 2e9, 700)
+	obs(ssh, 3e9, 500) // another service: not counted
+	v := obs(web, 4e9, 500)
+	if v[feature.CtxPairSvcFlows] != 4 || v[feature.CtxPairSvcSameReply] != 0.75 {
+		t.Errorf("pair service flows %v, same reply %v; want 4, 0.75", v[feature.CtxPairSvcFlows], v[feature.CtxPairSvcSameReply])
+	}
+	if v := obs(web, 20e9, 500); v[feature.CtxPairSvcSameReply] != 1 || v[feature.CtxPairSvcFlows] != 1 { // the window moved on
+		t.Errorf("after the window: %v", v)
+	}
+}
+
 func TestContextBounded(t *testing.T) {
 	c := feature.NewContext(feature.ContextConfig{Window: 10e9, Flows: 3, MaxHosts: 50})
 	for i := 0; i < 5000; i++ { // a spoofed flood: every flow from a new host
 		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), 1000)
-		c.Observe(src, netip.MustParseAddrPort("10.0.0.1:80"), 6, int64(i)*1e6, int64(i)*1e6, true)
+		c.Observe(&feature.Flow{Src: src, Dst: netip.MustParseAddrPort("10.0.0.1:80"), Proto: 6, First: int64(i) * 1e6, Last: int64(i) * 1e6, Failed: true})
 		if c.Len() > 50 {
 			t.Fatalf("%d hosts and services remembered, bound 50", c.Len())
 		}

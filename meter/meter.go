@@ -407,11 +407,11 @@ func (m *Meter) context(key flow.Key, src, dst netip.AddrPort, a *feature.Acc, r
 		sh.mu.Lock()
 		defer sh.mu.Unlock()
 	}
-	failed := a.Failed(key.Proto(), reason)
+	f := feature.Flow{Src: src, Dst: dst, Proto: key.Proto(), First: a.First(), Last: a.Last(), Reply: a.Reply(), Failed: a.Failed(key.Proto(), reason)}
 	if reason == flow.Early {
-		return m.ctx.Peek(src, dst, key.Proto(), a.First(), a.Last(), failed)
+		return m.ctx.Peek(&f)
 	}
-	return m.ctx.Observe(src, dst, key.Proto(), a.First(), a.Last(), failed)
+	return m.ctx.Observe(&f)
 }
 
 // fill makes r the record of a flow whose context is cv, and decorates it
