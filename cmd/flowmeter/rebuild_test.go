@@ -46,15 +46,14 @@ func TestDefaultModelRebuilds(t *testing.T) {
 // link; s302, another seed, a 150 ms link and three attack tools no
 // training run used (GoldenEye, patator on FTP and SSH); s303, a 24 ms
 // link, mail and database clients among the busy hosts. At most 0.5 % of
-// the benign flows flagged, busy hosts included, and scans, SYN and UDP
-// floods, SSH and FTP brute force and GoldenEye's flood caught: ≥ 95 % of
-// all their flows, ≥ 90 % of each kind (issue #10). The other categories'
-// recall (s301's HTTP flood and web login brute force, under 90 % over
-// its link) is stated in docs/model.md, not asserted.
+// the benign flows flagged, busy hosts included, and every scan, flood and
+// brute force of at least 50 flows caught: ≥ 95 % of all their flows,
+// ≥ 90 % of each kind (issue #10). The other categories' recall is stated
+// in docs/model.md, not asserted.
 func TestDefaultModelHeldOut(t *testing.T) {
-	checkHeldOut(t, "s301-sat150.csv.gz", 6)
+	checkHeldOut(t, "s301-sat150.csv.gz", 10)
 	checkHeldOut(t, "s302-newtools-wan75.csv.gz", 3)
-	checkHeldOut(t, "s303-mail-wan12.csv.gz", 5)
+	checkHeldOut(t, "s303-mail-wan12.csv.gz", 7)
 }
 
 func checkHeldOut(t *testing.T, table string, kinds int) {
@@ -73,8 +72,8 @@ func checkHeldOut(t *testing.T, table string, kinds int) {
 		if len(f) >= 5 && f[0] == "malicious" && strings.HasSuffix(f[1], "%") {
 			cat := strings.Join(f[4:], " ")
 			n, _ := strconv.Atoi(f[3])
-			if n < 50 || !(strings.HasPrefix(cat, "scan:") || cat == "dos: SYN flood" || cat == "dos: UDP flood" ||
-				cat == "brute force: SSH" || cat == "brute force: FTP" || cat == "dos: HTTP keep-alive flood (GoldenEye)") {
+			if n < 50 || !(strings.HasPrefix(cat, "scan:") || strings.HasPrefix(cat, "brute force:") ||
+				strings.HasPrefix(cat, "dos:") && strings.Contains(cat, "flood")) {
 				continue
 			}
 			checked++
