@@ -5,7 +5,8 @@
 # attack comes from its own host). docs/lab.md describes it.
 #
 #   sudo lab/run.sh -o DIR [-s SEED] [-S SCENARIO,...] [--short] [--gzip]
-#                   [--link delay=D,jitter=D,loss=P,rate=R] [--no-background] [--list]
+#                   [--link delay=D,jitter=D,loss=P,rate=R] [--no-background]
+#                   [--attacker-chatter] [--list]
 #   lab/run.sh --packages   # the Debian packages it needs
 #
 # Needs root and the tools of the apt-get line in docs/lab.md. Everything it
@@ -19,7 +20,7 @@ PACKAGES="iproute2 iputils-ping ethtool tcpdump gzip procps nginx-light openssh-
 dnsmasq-base iperf3 python3 curl wget dnsutils nmap masscan hping3 slowhttptest apache2-utils hydra medusa ncrack
 sqlmap iodine openssl zabbix-agent patator goldeneye python3-aiosmtpd dovecot-pop3d dovecot-imapd redis-server redis-tools
 postgresql postgresql-client"
-OUT= SEED=1 ONLY= SHORT=0 LIST=0 GZIP=0 LINK= BACKGROUND=1
+OUT= SEED=1 ONLY= SHORT=0 LIST=0 GZIP=0 LINK= BACKGROUND=1 CHATTER=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-o) OUT=$2; shift 2 ;;
@@ -29,9 +30,10 @@ while [ $# -gt 0 ]; do
 	--gzip) GZIP=1; shift ;;
 	--link) LINK=$2; shift 2 ;;
 	--no-background) BACKGROUND=0; shift ;;
+	--attacker-chatter) CHATTER=1; shift ;;
 	--list) LIST=1; shift ;;
 	--packages) echo "$PACKAGES"; exit 0 ;;
-	-h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "lab: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -715,6 +717,25 @@ scn_https() { # pages over HTTPS with a server name, HTTP/2 or HTTP/1.1
 	done
 }
 
+# The attacker host's own ordinary traffic during an attack (--attacker-chatter):
+# a name lookup at the server's resolver or a ping to a client every 2-6 s, as
+# a real attacker's host also resolves names and talks to its neighbours.
+# Labelled benign by rules of their own (run_one), so an attack's recall
+# counts only the attack's flows; left out of the scenarios that send UDP to
+# port 53 themselves, whose flows those rules would take.
+CHATTER_SKIP=" hping-udp nmap-udp iodine "
+scn_chatter() {
+	RNG=$WORK/rng.chatter
+	rng_seed "$1"
+	while :; do
+		case $(rnd 0 1) in
+		0) on atk dig -b "${IP[atk]}" +time=1 +tries=1 +short "@${IP[srv]}" "$(pick www mail api updates).lab.example" >/dev/null ;;
+		*) on atk ping -n -q -c 1 -W 1 "${IP[cli1]}" >/dev/null ;;
+		esac
+		sleep "$(rnd 2 5).$(rnd 0 9)"
+	done
+}
+
 # ---------------------------------------------------------------- malicious
 A() { on atk "$@"; } # run on the attacker host
 T=${IP[srv]}
@@ -823,7 +844,7 @@ scn_iodine() {
 mkdir -p "$OUT/benign" "$OUT/malicious" "$OUT/logs"
 OUT=$(cd "$OUT" && pwd)
 LABELS=$OUT/labels.csv
-echo "file,label,category,key_ip,key_role,key_basis,packets,format,linktype,source,licence,src" >"$LABELS"
+echo "file,label,category,key_ip,key_role,key_basis,packets,format,linktype,source,licence,src,dst,port,proto" >"$LABELS"
 
 run_one() { # name class category
 	local name=$1 class=$2 cat=$3 file rel pkts t0 fn
@@ -846,19 +867,25 @@ run_one() { # name class category
 	set -m
 	# LAB_TRACE=1: the scenario's shell trace in its log (logs/NAME.log), to see why one ended early.
 	(set +e; [ -z "${LAB_TRACE:-}" ] || set -x; "$fn") >"$OUT/logs/$name.log" 2>&1 &
-	local spid=$! ticks=0 bpid=
+	local spid=$! ticks=0 bpid= cpid= chatter=0
 	if [ "$class" = malicious ] && [ "$BACKGROUND" = 1 ]; then
 		(set +e; scn_background "$((SEED * 1000003 + 7))") >/dev/null 2>&1 &
 		bpid=$!
+	fi
+	if [ "$class" = malicious ] && [ "$CHATTER" = 1 ] && [[ $CHATTER_SKIP != *" $name "* ]]; then
+		chatter=1
+		(set +e; scn_chatter "$((SEED * 1000003 + 11))") >/dev/null 2>&1 &
+		cpid=$!
 	fi
 	set +m
 	while kill -0 "$spid" 2>/dev/null && [ "$ticks" -lt $((LIMIT * 10)) ]; do sleep 0.1; ticks=$((ticks + 1)); done
 	kill -TERM -- "-$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
-	if [ -n "$bpid" ]; then
-		kill -TERM -- "-$bpid" 2>/dev/null || true
-		wait "$bpid" 2>/dev/null || true
-	fi
+	local p
+	for p in $bpid $cpid; do
+		kill -TERM -- "-$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	# Leftover connections of the scenario end before the capture does.
 	local h pids
 	for h in cli1 cli2 cli3 atk; do
@@ -883,6 +910,10 @@ run_one() { # name class category
 		for b in 10.77.0.16/28 10.77.0.128/25; do
 			echo "$rel,benign,background,,none,documented,,pcap,ether,\"$src\",generated,$b" >>"$LABELS"
 		done
+		if [ "$chatter" = 1 ]; then # the attacker host's own lookups and pings
+			echo "$rel,benign,\"attacker host's ordinary traffic\",,none,documented,,pcap,ether,\"$src\",generated,${IP[atk]},${IP[srv]},53,udp" >>"$LABELS"
+			echo "$rel,benign,\"attacker host's ordinary traffic\",,none,documented,,pcap,ether,\"$src\",generated,${IP[atk]},${IP[cli1]},,icmp" >>"$LABELS"
+		fi
 	fi
 	echo "$rel,$class,\"$cat\",$key,$role,$basis,$pkts,pcap,ether,\"$src\",generated," >>"$LABELS"
 	printf 'lab: %-14s %-9s %6d packets  %3ds\n' "$name" "$class" "$pkts" $((SECONDS - t0)) >&2
@@ -892,6 +923,7 @@ RUN_ARGS= # how the captures were made, beside the seed, for labels.csv
 [ "$SHORT" = 0 ] || RUN_ARGS="$RUN_ARGS --short"
 [ -z "$LINK" ] || RUN_ARGS="$RUN_ARGS --link $LINK"
 [ "$BACKGROUND" = 1 ] || RUN_ARGS="$RUN_ARGS --no-background"
+[ "$CHATTER" = 0 ] || RUN_ARGS="$RUN_ARGS --attacker-chatter"
 if [ -n "$LINK_EM" ]; then
 	command -v go >/dev/null || { echo "lab: --link delay/jitter/loss needs go (to build lab/linkem)" >&2; exit 1; }
 	(cd "$LAB_DIR/.." && CGO_ENABLED=0 go build -o "$WORK/linkem" ./lab/linkem)
