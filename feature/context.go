@@ -209,8 +209,9 @@ func (c *Context) observe(f *Flow, add bool) ContextValues {
 	same := 1.0
 	if a := rSrc.whole(from); a != nil {
 		v[CtxPairFlows] += float64(a.peers.get(dstHash))
-		v[CtxPairSvcFlows] += float64(a.svcs.get(svcKey(&out)))
-		same += float64(a.replies.get(replyKey(&out)))
+		svc := svcKey(&out)
+		v[CtxPairSvcFlows] += float64(a.svcs.get(svc))
+		same += float64(a.replies.get(replyKey(svc, &out)))
 		if k := atLeast(a.lasts, first); k > 0 && a.firsts[len(a.firsts)-1] <= last {
 			v[CtxSrcConcurrent] = float64(k) // every entry started by this flow's last packet
 		} else if k > 0 {

@@ -46,8 +46,9 @@ func svcKey(e *ctxEntry) uint64 {
 	return mix64(e.peer ^ (uint64(e.port)<<8|uint64(e.proto))*0x9E3779B97F4A7C15)
 }
 
-func replyKey(e *ctxEntry) uint64 {
-	return mix64(svcKey(e) ^ (uint64(e.reply)+1)*0xD6E8FEB86659FD93)
+// replyKey keys e's service (svc, its svcKey) and reply size.
+func replyKey(svc uint64, e *ctxEntry) uint64 {
+	return mix64(svc ^ (uint64(e.reply)+1)*0xD6E8FEB86659FD93)
 }
 
 // mix64 is splitmix64's finaliser: a bijection that spreads every input
@@ -77,8 +78,9 @@ func (a *ringAgg) add(e *ctxEntry) {
 	if a.initiator() {
 		a.lasts = insertSorted(a.lasts, e.last)
 		a.ports.inc(uint64(e.port))
-		a.svcs.inc(svcKey(e))
-		a.replies.inc(replyKey(e))
+		svc := svcKey(e)
+		a.svcs.inc(svc)
+		a.replies.inc(replyKey(svc, e))
 	}
 }
 
@@ -91,8 +93,9 @@ func (a *ringAgg) remove(e *ctxEntry) {
 	if a.initiator() {
 		a.lasts = removeSorted(a.lasts, e.last)
 		a.ports.dec(uint64(e.port))
-		a.svcs.dec(svcKey(e))
-		a.replies.dec(replyKey(e))
+		svc := svcKey(e)
+		a.svcs.dec(svc)
+		a.replies.dec(replyKey(svc, e))
 	}
 }
 
