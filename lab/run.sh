@@ -60,6 +60,7 @@ loopback|benign|loopback: local HTTP on lo|curl
 https|benign|web browsing (HTTPS)|curl
 p2p|benign|peer-to-peer: looking for peers|python3 (lab/p2p.py)
 quiet|benign|quiet hosts: one or two requests each|curl, wget, dig, ssh
+sites|benign|many sites, each visited by a host or two|curl, wget, ssh
 zabbix|benign|monitoring server polling agents (Zabbix), syslog|zabbix_agentd, zabbix_sender, logger, python3 (lab/zabbix.py)
 mail-db|benign|mail (SMTP, POP3, IMAP) and databases (Redis, PostgreSQL)|curl, redis-cli, redis-benchmark, psql, pgbench
 nmap-syn|malicious|scan: nmap TCP SYN|nmap
@@ -221,6 +222,10 @@ net_up() {
 	# the same link (the server reaches them without a router).
 	for k in 1 2 3; do seq 1 100 | sed "s|.*|address add 10.79.$k.&/16 dev eth0|" | ip -n "$P-cli$k" -batch -; done
 	ip -n "$P-srv" route add 10.79.0.0/16 dev eth0
+	# Sites (the sites scenario): 10.78.0-1.1-250 on the server host, each
+	# one a site of its own that a client reaches on its link.
+	for k in 0 1; do seq 1 250 | sed "s|.*|address add 10.78.$k.&/32 dev eth0|" | ip -n "$P-srv" -batch -; done
+	for k in cli1 cli2 cli3; do ip -n "$P-$k" route add 10.78.0.0/16 dev eth0; done
 	# Peers of the p2p scenario, on the server's link: 10.77.0.96-107 answer
 	# (lab/p2p.py), 108-119 have nothing listening (refused), and 120-127
 	# never answer (their replies are blackholed).
@@ -559,6 +564,57 @@ quiet_host() { # host address requests kind kind: one or two ordinary requests f
 		esac
 		sleep "0.$(rnd 1 9)"
 	done
+}
+# What a sensor at a network's edge sees of browsing: many sites, each one
+# visited by one host or two, a few connections a visit, and hosts that
+# visit one site and do nothing else. A server that has seen one client is
+# the usual case there, not a sign of an attack on it.
+scn_sites() {
+	local n i k h a site seed
+	n=$(scale $(rnd 100 180))
+	for i in $(seq "$n"); do
+		if [ "$(rnd 0 2)" -gt 0 ]; then # a quiet host, mostly: its visit is all it does
+			k=$(rnd 0 299) h=cli$((k / 100 + 1)) a=10.79.$((k / 100 + 1)).$((k % 100 + 1))
+		else
+			read -r h a <<<"$(ali)"
+		fi
+		site=10.78.$(rnd 0 1).$(rnd 1 250) seed=$(rnd 1 999999) # each visit its own sequence: they run at once
+		(RNG=$WORK/rng.site$i && rng_seed "$seed" && site_visit "$h" "$a" "$site") &
+		sleep "0.$(rnd 0 4)"
+	done
+	wait
+}
+site_visit() { # host address site: a visit, and now and then a second one a few seconds later
+	local h=$1 a=$2 s=$3 j f=$WORK/site$BASHPID.cfg name ck
+	name=www$(rnd 100 999).example
+	# A browser's requests, not curl's: its user agent, what it accepts, and
+	# often a cookie of the site's, so a request is 300-1500 bytes, not 80.
+	ck=$(rnd 0 900)
+	local -a H=(-A "$(pick "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0" \
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36" \
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15")" \
+		-H "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8" \
+		-H "Accept-Language: $(pick "en-US,en;q=0.5" "de-DE,de;q=0.9,en;q=0.8" "fr-FR,fr;q=0.9,en-US;q=0.8")" \
+		-H "Accept-Encoding: gzip, deflate")
+	[ "$ck" -lt 200 ] || H+=(-H "Cookie: sid=$(head -c "$ck" /dev/urandom | base64 -w0 | head -c "$ck")")
+	for j in $(seq "$(pick 1 1 1 2)"); do
+		case $(rnd 0 9) in
+		0 | 1 | 2) # a page and its resources, on one connection or several
+			cfg "$(rnd 1 8)" "$f" "http://$s"
+			on "$h" curl -s "${H[@]}" --interface "$a" $(pick "" "" --parallel) -K "$f" || true ;;
+		3 | 4) # over HTTPS, with a name of its own
+			on "$h" curl -sk "${H[@]}" "$(pick --http2 --http1.1)" --interface "$a" --resolve "$name:443:$s" \
+				-o /dev/null "https://$name/$(pick index about news contact hello).html" || true ;;
+		5) on "$h" curl -s "${H[@]}" -o /dev/null --interface "$a" "http://$s/$(pick hello.html robots.txt api/ok.json)" || true ;;
+		6) on "$h" curl -s "${H[@]}" -o /dev/null --interface "$a" -d "user=$(pick alice bob carol)&password=$(pick secret hunter2 wrong)" \
+			"http://$s:8080/login" || true ;;
+		7) on "$h" wget -q -O /dev/null --bind-address="$a" --limit-rate="$(rnd 1 20)m" "http://$s/files/f$(pick 16 64 256).bin" || true ;;
+		8) on "$h" ssh $SSH_OPTS -b "$a" root@"$s" "uptime; sleep 0.$(rnd 1 9)" >/dev/null 2>&1 || true ;;
+		*) on "$h" curl -s -o /dev/null --interface "$a" "ftp://$s/pub/f$(pick 1 4 16).bin" || true ;;
+		esac
+		sleep "$(rnd 1 6).$(rnd 0 9)"
+	done
+	rm -f "$f"
 }
 scn_zabbix() { # a Zabbix server polling agents, their active checks and trapper values, syslog
 	local h a t d=$((LIMIT - 2)) agents= ag
