@@ -68,6 +68,12 @@ type truncated struct{}
 func (truncated) Error() string { return "truncated capture (unexpected end of file)" }
 func (truncated) Unwrap() error { return io.ErrUnexpectedEOF }
 
+// ErrChanged is the error of a capture file cut short while it was read
+// from a mapping of it (Open maps uncompressed pcap files): reading the
+// vanished pages faults, and readers that run with debug.SetPanicOnFault
+// report that as this error instead of crashing (meter does).
+var ErrChanged = errors.New("the file was cut short while it was read")
+
 // File is a capture being read.
 type File struct {
 	name   string
@@ -121,6 +127,12 @@ func Open(path string) (*File, error) {
 		if err != nil {
 			return nil, err
 		}
+		if c, err := openMapped(path, f); c != nil || err != nil {
+			if err != nil {
+				f.Close()
+			}
+			return c, err
+		}
 		rc = f
 	}
 	c, err := NewReader(path, rc)
@@ -130,6 +142,35 @@ func Open(path string) (*File, error) {
 	}
 	c.closer = rc
 	return c, nil
+}
+
+// openMapped reads an uncompressed pcap file from a mapping of it (mapFile),
+// or returns nil, nil when f is not one or cannot be mapped.
+func openMapped(path string, f *os.File) (*File, error) {
+	b := mapFile(f, 24)
+	if b == nil {
+		return nil, nil
+	}
+	if sniff(b[:4]) != formatPcap {
+		unmapFile(b)
+		return nil, nil
+	}
+	r, err := newMappedPcapReader(b)
+	if err != nil {
+		unmapFile(b)
+		return nil, fmt.Errorf("%s: bad capture header: %w", path, err)
+	}
+	return &File{name: path, pcap: r, closer: mapping{f, b}}, nil
+}
+
+// mapping closes a mapped file: the mapping, then the file.
+type mapping struct {
+	f *os.File
+	b []byte
+}
+
+func (m mapping) Close() error {
+	return errors.Join(unmapFile(m.b), m.f.Close())
 }
 
 // NewReader reads a capture from r; name is used in errors.

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/flowmeter/flowmeter/capture"
@@ -100,12 +103,43 @@ func TestNgWithOptions(t *testing.T) {
 	}
 }
 
+// sameMapped checks that a file read from its mapping (capture.Open of an
+// uncompressed pcap file) gives what reading b gives: the same packets,
+// times and lengths, and the same error at the same packet.
+func sameMapped(t *testing.T, b []byte) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "f.pcap")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mapped, err1 := capture.Open(path)
+	read, err2 := capture.NewReader(path, bytes.NewReader(b))
+	if fmt.Sprint(err1) != fmt.Sprint(err2) {
+		t.Fatalf("header: mapped %v, read %v", err1, err2)
+	}
+	if err1 != nil {
+		return
+	}
+	defer mapped.Close()
+	for i := 1; ; i++ {
+		d1, i1, err1 := mapped.ReadPacket()
+		d2, i2, err2 := read.ReadPacket()
+		if fmt.Sprint(err1) != fmt.Sprint(err2) || !bytes.Equal(d1, d2) || i1 != i2 {
+			t.Fatalf("packet %d: mapped %d bytes %+v %v, read %d bytes %+v %v", i, len(d1), i1, err1, len(d2), i2, err2)
+		}
+		if err1 != nil {
+			return
+		}
+	}
+}
+
 // FuzzPcapLikePcapgo: flowmeter's own pcap reader (which returns packets in
 // place, without copying) reads every input as gopacket's pcapgo.Reader
 // does: the same packets with the same times and lengths, and an error at
 // the same packet (or, where pcapgo takes a cut record for the end, a
 // truncation error), whatever the bytes (a cut record, a length past the snap
-// length or the buffer, a bad header).
+// length or the buffer, a bad header), and from a mapping of the file as
+// from reads (sameMapped).
 func FuzzPcapLikePcapgo(f *testing.F) {
 	pkts := somePackets(4)
 	for _, o := range []packettest.PcapOptions{{Link: packet.LinkEthernet}, {Link: packet.LinkEthernet, Nanos: true, BigEndian: true}, {Link: packet.LinkEthernet, Snaplen: 64}} {
@@ -123,6 +157,7 @@ func FuzzPcapLikePcapgo(f *testing.F) {
 		if len(b) < 4 || binary.LittleEndian.Uint32(b) == 0x0A0D0D0A || b[0] == 0x1F {
 			return // pcap only: not pcapng, not gzip
 		}
+		sameMapped(t, b)
 		ours, err1 := capture.NewReader("f.pcap", bytes.NewReader(b))
 		theirs, err2 := pcapgo.NewReader(bytes.NewReader(b))
 		if (err1 == nil) != (err2 == nil) {

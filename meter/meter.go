@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -267,7 +268,7 @@ func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error 
 		return startSharded(m, m.cfg.Workers).run(ctx, src)
 	}
 	n := 0
-	rerr := readFrames(ctx, src, func(meta *packet.Meta, data []byte, info capture.Info) bool {
+	rerr := readFrames(ctx, src, name, func(meta *packet.Meta, data []byte, info capture.Info) bool {
 		m.Packet(meta, data, info)
 		n++
 		return (n-1)&0xFFFF == 0
@@ -287,8 +288,15 @@ func (m *Meter) Run(ctx context.Context, src capture.Source, name string) error 
 // read stops when stop says so or ctx is done. It returns the read error,
 // ctx's error when it was cancelled, or nil (the end of the input, or a
 // stop).
-func readFrames(ctx context.Context, src capture.Source, frame func(*packet.Meta, []byte, capture.Info) bool, stop func() bool) error {
+//
+// A fault on reading the frames' bytes (a mapped capture file cut short
+// while it is read: capture.Open) ends the read with capture.ErrChanged as
+// a *capture.ReadError of name, not a crash.
+func readFrames(ctx context.Context, src capture.Source, name string, frame func(*packet.Meta, []byte, capture.Info) bool, stop func() bool) (rerr error) {
 	var meta packet.Meta
+	last := 0
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer catchFault(name, &last, &rerr)
 	for {
 		data, info, err := src.ReadPacket()
 		if err == io.EOF {
@@ -298,7 +306,9 @@ func readFrames(ctx context.Context, src capture.Source, frame func(*packet.Meta
 			return err
 		}
 		meta.Time = info.Time
-		if !frame(&meta, data, info) {
+		checkpoint := frame(&meta, data, info)
+		last = info.Number
+		if !checkpoint {
 			continue
 		}
 		if stop() {
@@ -308,6 +318,21 @@ func readFrames(ctx context.Context, src capture.Source, frame func(*packet.Meta
 			return err
 		}
 	}
+}
+
+// catchFault, deferred by a goroutine that runs with debug.SetPanicOnFault,
+// makes a memory fault (a mapped capture cut short) the error *err of
+// name's packet *last+1 (*last: the packets done), the one being read or
+// metered; any other panic goes on.
+func catchFault(name string, last *int, err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if _, ok := r.(interface{ Addr() uintptr }); !ok {
+		panic(r)
+	}
+	*err = &capture.ReadError{File: name, Packet: *last + 1, Err: capture.ErrChanged}
 }
 
 // endOfInput is the end reason of the flows still open when reading an

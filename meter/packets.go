@@ -3,6 +3,7 @@ package meter
 import (
 	"fmt"
 	"io"
+	"runtime/debug"
 
 	"github.com/flowmeter/flowmeter/capture"
 	"github.com/flowmeter/flowmeter/feature"
@@ -84,17 +85,22 @@ func (p *PacketOutputs) file(path string) error {
 
 // copySuspicious reads the capture again and writes the packets of
 // malicious flows, counting what was kept.
-func (p *PacketOutputs) copySuspicious(path string) error {
+func (p *PacketOutputs) copySuspicious(path string) (rerr error) {
 	c, err := capture.Open(path)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true)) // the file may be mapped: see readFrames
+	done, read := 0, 0                                       // packets done, packets read
+	defer catchFault(path, &done, &rerr)
 	for {
+		done = read
 		data, info, err := c.ReadPacket()
 		if err != nil {
 			return nil // io.EOF, or the read error the meter reported
 		}
+		read, done = info.Number, info.Number-1
 		p.Packets++
 		p.Bytes += int64(info.WireLen)
 		n := info.Number - 1

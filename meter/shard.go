@@ -169,7 +169,7 @@ func (s *sharded) run(ctx context.Context, src capture.Source) error {
 	m := s.m
 	b := s.next(0)
 	var index int64
-	rerr := readFrames(ctx, src, func(meta *packet.Meta, data []byte, info capture.Info) bool {
+	rerr := readFrames(ctx, src, m.capture, func(meta *packet.Meta, data []byte, info capture.Info) bool {
 		s.frame(b, meta, data, info)
 		index++
 		if b.n < shardBatchFrames {
