@@ -61,6 +61,7 @@ https|benign|web browsing (HTTPS)|curl
 p2p|benign|peer-to-peer: looking for peers|python3 (lab/p2p.py)
 quiet|benign|quiet hosts: one or two requests each|curl, wget, dig, ssh
 sites|benign|many sites, each visited by a host or two|curl, wget, ssh
+midstream|benign|connections open before the capture starts|wget, curl, ssh
 zabbix|benign|monitoring server polling agents (Zabbix), syslog|zabbix_agentd, zabbix_sender, logger, python3 (lab/zabbix.py)
 mail-db|benign|mail (SMTP, POP3, IMAP) and databases (Redis, PostgreSQL)|curl, redis-cli, redis-benchmark, psql, pgbench
 nmap-syn|malicious|scan: nmap TCP SYN|nmap
@@ -616,6 +617,40 @@ site_visit() { # host address site: a visit, and now and then a second one a few
 	done
 	rm -f "$f"
 }
+# A sensor that starts (or restarts, or drops a flow from its table) while
+# connections are open sees them from the middle: no handshake, the first
+# packet a data segment or an ACK. pre_midstream opens them before the
+# capture starts; scn_midstream lets them run, and the lab ends them (the
+# leftover connections of a scenario) before the capture stops.
+pre_midstream() {
+	local i h a
+	for i in $(seq "$(rnd 6 12)"); do
+		read -r h a <<<"$(ali)"
+		case $(rnd 0 3) in
+		0) on "$h" wget -q -O /dev/null --bind-address="$a" --limit-rate="$(rnd 20 200)k" "$S/files/f$(pick 1024 4096).bin" & ;;
+		1) on "$h" scp $SSH_OPTS -l "$(rnd 200 1600)" -o BindAddress="$a" "$WORK/www/files/f4096.bin" root@"${IP[srv]}":/dev/null >/dev/null 2>&1 & ;;
+		2) on "$h" ssh $SSH_OPTS -b "$a" root@"${IP[srv]}" "for i in \$(seq 120); do date; sleep 0.$(rnd 2 9); done" >/dev/null 2>&1 & ;;
+		*) on "$h" ssh $SSH_OPTS -o ServerAliveInterval="$(rnd 2 10)" -b "$a" root@"${IP[srv]}" "sleep 300" >/dev/null 2>&1 & ;;
+		esac
+	done
+	sleep "$(rnd 2 4)" # under way before the capture starts
+	for i in $(seq "$(rnd 3 8)"); do # and some about to end: the capture sees their last packets
+		read -r h a <<<"$(ali)"
+		case $(rnd 0 2) in
+		0 | 1) on "$h" curl -s -o /dev/null --interface "$a" --limit-rate "$(rnd 20 100)k" "$S/files/f$(pick 16 64).bin" & ;;
+		*) on "$h" ssh $SSH_OPTS -b "$a" root@"${IP[srv]}" "sleep 0.$(rnd 3 9)" >/dev/null 2>&1 & ;;
+		esac
+	done
+	sleep 0.$(rnd 1 6)
+}
+scn_midstream() { # the connections pre_midstream opened go on; a few new ones beside them
+	local end=$((SECONDS + LIMIT - 3)) h a
+	while [ "$SECONDS" -lt "$end" ]; do
+		read -r h a <<<"$(ali)"
+		on "$h" curl -s -o /dev/null --interface "$a" "$(url)" || true
+		sleep "$(rnd 1 4).$(rnd 0 9)"
+	done
+}
 scn_zabbix() { # a Zabbix server polling agents, their active checks and trapper values, syslog
 	local h a t d=$((LIMIT - 2)) agents= ag
 	read -r h a <<<"$(ali)"
@@ -908,6 +943,10 @@ run_one() { # name class category
 	[ "$name" != zabbix ] || local LIMIT=$((LIMIT * 2))
 	rel=$class/$name.pcap
 	file=$OUT/$rel
+	rng_seed "$((SEED * 1000003 + $(cksum <<<"$name" | cut -d' ' -f1)))"
+	fn=scn_${name//-/_}
+	# pre_NAME, where there is one, runs before the capture starts.
+	! declare -F "pre_${name//-/_}" >/dev/null || "pre_${name//-/_}" >>"$OUT/logs/$name.log" 2>&1
 	if [ "$name" = loopback ]; then
 		ip netns exec "$P-srv" tcpdump -i lo -s 0 -U -w "$file" -Z root >"$WORK/tcpdump.log" 2>&1 &
 	else
@@ -916,13 +955,11 @@ run_one() { # name class category
 	CAP_PID=$!
 	for _ in $(seq 50); do grep -q listening "$WORK/tcpdump.log" && break; sleep 0.1; done
 	t0=$SECONDS
-	fn=scn_${name//-/_}
 	# Each scenario is bounded by its own counts, and in time by LIMIT: its
 	# process group (the scenario and every tool it started) is then ended.
-	rng_seed "$((SEED * 1000003 + $(cksum <<<"$name" | cut -d' ' -f1)))"
 	set -m
 	# LAB_TRACE=1: the scenario's shell trace in its log (logs/NAME.log), to see why one ended early.
-	(set +e; [ -z "${LAB_TRACE:-}" ] || set -x; "$fn") >"$OUT/logs/$name.log" 2>&1 &
+	(set +e; [ -z "${LAB_TRACE:-}" ] || set -x; "$fn") >>"$OUT/logs/$name.log" 2>&1 &
 	local spid=$! ticks=0 bpid= cpid= chatter=0
 	if [ "$class" = malicious ] && [ "$BACKGROUND" = 1 ]; then
 		(set +e; scn_background "$((SEED * 1000003 + 7))") >/dev/null 2>&1 &
