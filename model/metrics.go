@@ -192,6 +192,50 @@ func ThresholdAtFPR(scores []float64, labels []bool, fpr float64) float64 {
 	return math.Nextafter(neg[k], math.Inf(1))
 }
 
+// ThresholdAtGroupFPR returns the lowest threshold at which the mean, over
+// the groups that hold benign flows, of each group's share of benign flows
+// flagged (scores ≥ the threshold) is at most fpr: every group (a source,
+// a network) weighs the same, however many flows it has, so a large easy
+// group cannot buy a small hard one's false alarms. groups[i] names flow
+// i's group.
+func ThresholdAtGroupFPR(scores []float64, labels []bool, groups []string, fpr float64) float64 {
+	n := map[string]int{}
+	for i, g := range groups {
+		if !labels[i] {
+			n[g]++
+		}
+	}
+	if len(n) == 0 {
+		return 0.5
+	}
+	type neg struct {
+		s float64
+		w float64
+	}
+	var negs []neg
+	for i, s := range scores {
+		if !labels[i] {
+			negs = append(negs, neg{s, 1 / (float64(n[groups[i]]) * float64(len(n)))})
+		}
+	}
+	sort.SliceStable(negs, func(a, b int) bool { return negs[a].s > negs[b].s })
+	// Flag strictly above the first score at which the flagged weight
+	// would pass fpr (ties included: a threshold flags all or none of them).
+	sum := 0.0
+	for k := 0; k < len(negs); {
+		j, w := k, 0.0
+		for ; j < len(negs) && negs[j].s == negs[k].s; j++ {
+			w += negs[j].w
+		}
+		if sum+w > fpr*(1+1e-12) {
+			return math.Nextafter(negs[k].s, math.Inf(1))
+		}
+		sum += w
+		k = j
+	}
+	return 0
+}
+
 // RecallAtFPR is the recall at ThresholdAtFPR.
 func RecallAtFPR(scores []float64, labels []bool, fpr float64) float64 {
 	return recallAt(scores, labels, ThresholdAtFPR(scores, labels, fpr))

@@ -250,3 +250,56 @@ func TestPromise(t *testing.T) {
 		t.Errorf("at another threshold: %q", p)
 	}
 }
+
+// TestThresholdAtGroupFPR: the mean of the groups' benign FPRs is bounded,
+// so a small group's false alarms cost as much as a large group's share.
+func TestThresholdAtGroupFPR(t *testing.T) {
+	var scores []float64
+	var labels []bool
+	var groups []string
+	// big: 1 000 benign flows scoring 0.000–0.999; small: 10 benign flows,
+	// one of them at 0.9955; one attack at 0.99.
+	for i := 0; i < 1000; i++ {
+		scores, labels, groups = append(scores, float64(i)/1000), append(labels, false), append(groups, "big")
+	}
+	for i := 0; i < 10; i++ {
+		s := 0.1
+		if i == 0 {
+			s = 0.9955
+		}
+		scores, labels, groups = append(scores, s), append(labels, false), append(groups, "small")
+	}
+	scores, labels, groups = append(scores, 0.99), append(labels, true), append(groups, "attack")
+	flagged := func(thr float64, g string) (n int) {
+		for i, s := range scores {
+			if groups[i] == g && !labels[i] && s >= thr {
+				n++
+			}
+		}
+		return
+	}
+	// Pooled, 1 % of the 1 010 benign flows may be flagged: the top 10,
+	// the small group's 0.9955 among them (10 % of that group).
+	if thr := model.ThresholdAtFPR(scores, labels, 0.01); flagged(thr, "small") != 1 || flagged(thr, "big") != 9 {
+		t.Fatalf("pooled threshold %v flags %d of small, %d of big; want 1 and 9", thr, flagged(thr, "small"), flagged(thr, "big"))
+	}
+	// By group, a mean of 1 %: the small group's flow alone would make it
+	// 5 %, so the threshold stays above it: the big group's top 4 flows.
+	thr := model.ThresholdAtGroupFPR(scores, labels, groups, 0.01)
+	if flagged(thr, "small") != 0 || flagged(thr, "big") != 4 || thr > 0.9956 {
+		t.Fatalf("group threshold %v flags %d of small, %d of big; want 0 and 4", thr, flagged(thr, "small"), flagged(thr, "big"))
+	}
+	// Without the small group's outlier, the big group may have 2 % (its
+	// top 20 flows) and the small group none: a mean of 1 %.
+	scores[1000] = 0.1
+	if thr := model.ThresholdAtGroupFPR(scores, labels, groups, 0.01); flagged(thr, "big") != 20 || flagged(thr, "small") != 0 {
+		t.Fatalf("group threshold %v flags %d of big, want 20", thr, flagged(thr, "big"))
+	}
+	// Ties: a threshold flags all flows of one score or none.
+	if thr := model.ThresholdAtGroupFPR([]float64{0.9, 0.9, 0.1, 0.1}, []bool{false, false, false, false}, []string{"a", "a", "a", "a"}, 0.3); thr <= 0.9 {
+		t.Fatalf("tied scores split: threshold %v", thr)
+	}
+	if thr := model.ThresholdAtGroupFPR(scores, labels, groups, 1); thr != 0 {
+		t.Fatalf("FPR 1: threshold %v, want 0 (flag everything)", thr)
+	}
+}

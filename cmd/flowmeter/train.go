@@ -35,6 +35,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Approach, "algorithm", c.Approach, "gbdt (boosted trees), logreg (logistic regression), blend (the mean of both), or seed (the original FlowMeter's 33 features with logistic regression)")
 	fs.IntVar(&c.Folds, "folds", c.Folds, "grouped cross-validation folds (by capture); 0: none")
 	fs.Float64Var(&c.TargetFPR, "target-fpr", c.TargetFPR, "choose the threshold that flags at most this share of benign flows out of fold")
+	fs.BoolVar(&c.FPRByGroup, "fpr-by-group", c.FPRByGroup, "--target-fpr bounds the mean of each held-out group's benign FPR (every capture, or source with --group source, weighs the same however many flows it has), not the share of all benign flows")
 	fs.IntVar(&c.GBDT.Rounds, "rounds", c.GBDT.Rounds, "gbdt: most trees")
 	fs.IntVar(&c.GBDT.Depth, "depth", c.GBDT.Depth, "gbdt: tree depth")
 	fs.Float64Var(&c.GBDT.LearningRate, "learning-rate", c.GBDT.LearningRate, "gbdt: shrinkage")

@@ -53,11 +53,20 @@ func Under(paths []string) func(group string) bool {
 
 // heldOut returns the out-of-fold scores, truths and categories of the
 // flows some fold held out (not those of train-only groups).
-func heldOut(d *Dataset, fold map[string]int, oof []float64) (scores []float64, y []bool, cat []string) {
+func heldOut(d *Dataset, fold map[string]int, oof []float64) (scores []float64, y []bool, cat, group []string) {
 	for _, i := range HeldOut(d, fold) {
-		scores, y, cat = append(scores, oof[i]), append(y, d.Y[i]), append(cat, d.Cat[i])
+		scores, y, cat, group = append(scores, oof[i]), append(y, d.Y[i]), append(cat, d.Cat[i]), append(group, d.Group[i])
 	}
 	return
+}
+
+// threshold chooses the threshold of cfg on held-out scores: cfg.TargetFPR
+// of the benign flows, or with cfg.FPRByGroup the mean of the groups' FPRs.
+func threshold(cfg Config, scores []float64, y []bool, group []string) float64 {
+	if cfg.FPRByGroup {
+		return model.ThresholdAtGroupFPR(scores, y, group, cfg.TargetFPR)
+	}
+	return model.ThresholdAtFPR(scores, y, cfg.TargetFPR)
 }
 
 // OutOfFold cross-validates cfg on d's groups (cfg.Folds folds; the groups
@@ -77,8 +86,8 @@ func crossValidated(d *Dataset, cfg Config, fold map[string]int) (*model.Metrics
 	if err != nil {
 		return nil, nil, err
 	}
-	scores, y, cat := heldOut(d, fold, oof)
-	m := model.Evaluate(scores, y, cat, model.ThresholdAtFPR(scores, y, cfg.TargetFPR))
+	scores, y, cat, group := heldOut(d, fold, oof)
+	m := model.Evaluate(scores, y, cat, threshold(cfg, scores, y, group))
 	return &m, oof, nil
 }
 

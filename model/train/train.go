@@ -40,8 +40,11 @@ type Config struct {
 	Folds     int     // grouped cross-validation folds (0: none)
 	Seed      uint64  // for the fold and validation split
 	TargetFPR float64 // the threshold flags at most this share of benign flows (out of fold)
-	ValidFrac float64 // share of captures held out for early stopping
-	Exclude   []string
+	// FPRByGroup: TargetFPR bounds the mean of each held-out group's
+	// benign FPR (every source weighs the same), not the pooled share.
+	FPRByGroup bool
+	ValidFrac  float64 // share of captures held out for early stopping
+	Exclude    []string
 	// CaptureWeights gives every capture the same total weight within its
 	// class (otherwise every flow weighs the same within its class).
 	CaptureWeights bool
