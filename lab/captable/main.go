@@ -12,15 +12,13 @@
 package main
 
 import (
-	"compress/gzip"
-	"encoding/csv"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"sort"
-	"strings"
+
+	"github.com/flowmeter/flowmeter/lab/internal/table"
 )
 
 func main() {
@@ -40,22 +38,9 @@ func main() {
 }
 
 func run(inPath, outPath string, n int, seed uint64) (kept, total int, err error) {
-	in, err := os.Open(inPath)
+	rows, err := table.Read(inPath)
 	if err != nil {
 		return 0, 0, err
-	}
-	defer in.Close()
-	var r io.Reader = in
-	if strings.HasSuffix(inPath, ".gz") {
-		zr, err := gzip.NewReader(in)
-		if err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", inPath, err)
-		}
-		r = zr
-	}
-	rows, err := csv.NewReader(r).ReadAll()
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", inPath, err)
 	}
 	keep, err := sample(rows, n, seed)
 	if err != nil {
@@ -66,7 +51,7 @@ func run(inPath, outPath string, n int, seed uint64) (kept, total int, err error
 	for _, i := range keep {
 		out = append(out, rows[i])
 	}
-	return len(keep), len(rows) - 1, write(outPath, out)
+	return len(keep), len(rows) - 1, table.Write(outPath, out)
 }
 
 // sample returns the indexes (into rows, header at 0) of the rows kept: at
@@ -107,29 +92,4 @@ func sample(rows [][]string, n int, seed uint64) ([]int, error) {
 	}
 	sort.Ints(keep)
 	return keep, nil
-}
-
-func write(path string, rows [][]string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	var w io.Writer = f
-	var zw *gzip.Writer
-	if strings.HasSuffix(path, ".gz") {
-		zw, _ = gzip.NewWriterLevel(f, gzip.BestCompression)
-		w = zw
-	}
-	cw := csv.NewWriter(w)
-	if err := cw.WriteAll(rows); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if zw != nil {
-		if err := zw.Close(); err != nil {
-			f.Close()
-			return fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	return f.Close()
 }

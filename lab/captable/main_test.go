@@ -5,9 +5,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/flowmeter/flowmeter/lab/internal/table"
 )
 
-func table(counts map[string]int) [][]string {
+func flows(counts map[string]int) [][]string {
 	rows := [][]string{{"flow_id", "capture", "x"}}
 	i := 0
 	for more := true; more; {
@@ -25,7 +27,7 @@ func table(counts map[string]int) [][]string {
 }
 
 func TestSample(t *testing.T) {
-	rows := table(map[string]int{"a": 50, "b": 5, "c": 500})
+	rows := flows(map[string]int{"a": 50, "b": 5, "c": 500})
 	keep, err := sample(rows, 20, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -68,8 +70,8 @@ func TestSample(t *testing.T) {
 func TestRunWritesGzip(t *testing.T) {
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.csv.gz"), filepath.Join(dir, "out.csv.gz")
-	rows := table(map[string]int{"a": 30, "b": 3})
-	if err := write(in, rows); err != nil {
+	rows := flows(map[string]int{"a": 30, "b": 3})
+	if err := table.Write(in, rows); err != nil {
 		t.Fatal(err)
 	}
 	kept, total, err := run(in, out, 10, 1)

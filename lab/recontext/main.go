@@ -17,13 +17,11 @@
 package main
 
 import (
-	"compress/gzip"
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
+
+	"github.com/flowmeter/flowmeter/lab/internal/table"
 )
 
 func main() {
@@ -40,41 +38,13 @@ func main() {
 }
 
 func convert(inPath, outPath string) (stats, error) {
-	in, err := os.Open(inPath)
+	rows, err := table.Read(inPath)
 	if err != nil {
 		return stats{}, err
-	}
-	defer in.Close()
-	var r io.Reader = in
-	if strings.HasSuffix(inPath, ".gz") {
-		zr, err := gzip.NewReader(in)
-		if err != nil {
-			return stats{}, fmt.Errorf("%s: %w", inPath, err)
-		}
-		r = zr
-	}
-	rows, err := csv.NewReader(r).ReadAll()
-	if err != nil {
-		return stats{}, fmt.Errorf("%s: %w", inPath, err)
 	}
 	out, st, err := replay(rows)
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", inPath, err)
 	}
-	f, err := os.Create(outPath)
-	if err != nil {
-		return st, err
-	}
-	var w io.Writer = f
-	var zw *gzip.Writer
-	if strings.HasSuffix(outPath, ".gz") {
-		zw, _ = gzip.NewWriterLevel(f, gzip.BestCompression)
-		w = zw
-	}
-	cw := csv.NewWriter(w)
-	err = cw.WriteAll(out)
-	if zw != nil {
-		err = errors.Join(err, zw.Close())
-	}
-	return st, errors.Join(err, f.Close())
+	return st, table.Write(outPath, out)
 }
