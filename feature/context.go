@@ -84,8 +84,7 @@ type ctxEntry struct {
 
 type ring struct {
 	e    []ctxEntry
-	next int // where the next entry goes once e is full
-	last int64
+	next int         // where the next entry goes once e is full
 	agg  *ringAgg    // from aggFrom entries on
 	one  [1]ctxEntry // e's first buffer: most hosts have one flow
 }
@@ -106,7 +105,6 @@ func (r *ring) add(e ctxEntry, max int) {
 		}
 		r.next = (r.next + 1) % max
 	}
-	r.last = max64(r.last, e.first)
 }
 
 // whole returns r's aggregates when every entry of r started at or after
@@ -116,13 +114,6 @@ func (r *ring) whole(from int64) *ringAgg {
 		return nil
 	}
 	return r.agg
-}
-
-func max64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // ctxKey is pointer-free (addresses as 16-byte arrays) so that it hashes fast.
@@ -137,7 +128,7 @@ type ctxKey struct {
 // use.
 type Context struct {
 	cfg     ContextConfig
-	rings   map[ctxKey]*ring
+	rings   ctxIndex
 	drops   int     // rings dropped so far
 	spare   []*ring // dropped rings, for reuse
 	aggFrom int     // ring length from which aggregates are kept
@@ -156,7 +147,7 @@ func NewContext(cfg ContextConfig) *Context {
 	if cfg.Flows <= 0 {
 		cfg.Flows = 1
 	}
-	return &Context{cfg: cfg, rings: make(map[ctxKey]*ring), aggFrom: aggFrom, maxAggs: maxAggs,
+	return &Context{cfg: cfg, rings: newCtxIndex(), aggFrom: aggFrom, maxAggs: maxAggs,
 		peers: newSet(cfg.Flows + 1), ports: newSet(cfg.Flows + 1)}
 }
 
@@ -199,7 +190,7 @@ func (c *Context) observe(f *Flow, add bool) ContextValues {
 	in.peer = srcHash
 
 	kSrc := ctxKey{addr: src.Addr().As16(), role: 0}
-	rSrc := c.rings[kSrc]
+	rSrc, iSrc := c.rings.find(&kSrc)
 	n, hosts, ports, fails, burst := c.summarize(rSrc, from, &out, true)
 	v[CtxSrcFlows], v[CtxSrcDstHosts], v[CtxSrcDstPorts], v[CtxSrcBurst] = n, hosts, ports, burst
 	v[CtxSrcFailed] = fails / n
@@ -244,26 +235,27 @@ func (c *Context) observe(f *Flow, add bool) ContextValues {
 	v[CtxPairSvcSameReply] = same / v[CtxPairSvcFlows]
 
 	kDst := ctxKey{addr: dst.Addr().As16(), role: 1}
-	rDst := c.rings[kDst]
+	rDst, iDst := c.rings.find(&kDst)
 	n, hosts, _, fails, _ = c.summarize(rDst, from, &in, false)
 	v[CtxDstFlows], v[CtxDstSrcHosts], v[CtxDstFailed] = n, hosts, fails/n
 
 	kSvc := ctxKey{addr: dst.Addr().As16(), port: dst.Port(), proto: proto, role: 2}
-	rSvc := c.rings[kSvc]
+	rSvc, iSvc := c.rings.find(&kSvc)
 	n, hosts, _, fails, burst = c.summarize(rSvc, from, &in, false)
 	v[CtxSvcFlows], v[CtxSvcSrcHosts], v[CtxSvcFailed], v[CtxSvcBurst] = n, hosts, fails/n, burst
 
 	if add {
 		drops := c.drops
-		c.add(rSrc, kSrc, out)
+		c.add(rSrc, iSrc, &kSrc, out)
 		if c.drops != drops { // making room for a ring may have dropped these
-			rDst, rSvc = c.rings[kDst], c.rings[kSvc]
+			rDst, iDst = c.rings.find(&kDst)
+			rSvc, iSvc = c.rings.find(&kSvc)
 		}
-		c.add(rDst, kDst, in)
+		c.add(rDst, iDst, &kDst, in)
 		if c.drops != drops {
-			rSvc = c.rings[kSvc]
+			rSvc, iSvc = c.rings.find(&kSvc)
 		}
-		c.add(rSvc, kSvc, in)
+		c.add(rSvc, iSvc, &kSvc, in)
 	}
 	return v
 }
@@ -371,12 +363,12 @@ func oneIf(b bool) int {
 }
 
 // Len is the number of hosts and services remembered.
-func (c *Context) Len() int { return len(c.rings) }
+func (c *Context) Len() int { return c.rings.n }
 
-// add adds e to r, the ring of k (nil: none yet).
-func (c *Context) add(r *ring, k ctxKey, e ctxEntry) {
+// add adds e to r, ring number id of k (nil and -1: none yet).
+func (c *Context) add(r *ring, id int32, k *ctxKey, e ctxEntry) {
 	if r == nil {
-		if len(c.rings) >= c.cfg.MaxHosts {
+		if c.rings.n >= c.cfg.MaxHosts {
 			c.evict(e.first)
 		}
 		if n := len(c.spare); n > 0 {
@@ -385,9 +377,10 @@ func (c *Context) add(r *ring, k ctxKey, e ctxEntry) {
 			r = &ring{}
 			r.e = r.one[:0]
 		}
-		c.rings[k] = r
+		id = c.rings.insert(k, r)
 	}
 	r.add(e, c.cfg.Flows)
+	c.rings.lasts[id] = max(c.rings.lasts[id], e.first)
 	if r.agg == nil && len(r.e) >= c.aggFrom && c.aggs < c.maxAggs {
 		r.agg = newRingAgg(r, c.cfg.Flows, k.role == 0)
 		c.aggs++
@@ -399,9 +392,9 @@ func (c *Context) add(r *ring, k ctxKey, e ctxEntry) {
 // each of later (in the same pass, so that evict reads each ring once more
 // at most).
 func (c *Context) drop(horizon int64, later []int64, older []int) {
-	for k, r := range c.rings {
-		if r.last < horizon {
-			delete(c.rings, k)
+	for id, last := range c.rings.lasts {
+		if last < horizon {
+			r := c.rings.remove(int32(id))
 			if r.agg != nil {
 				c.aggs--
 			}
@@ -414,7 +407,7 @@ func (c *Context) drop(horizon int64, later []int64, older []int) {
 			continue
 		}
 		for i, h := range later {
-			if r.last < h {
+			if last < h {
 				older[i]++
 			}
 		}
@@ -431,11 +424,11 @@ func (c *Context) evict(now int64) {
 	later := [2]int64{now - c.cfg.Window/2, now}
 	var older [2]int
 	c.drop(now-c.cfg.Window, later[:], older[:])
-	if len(c.rings) < enough {
+	if c.rings.n < enough {
 		return
 	}
 	h := later[1]
-	if len(c.rings)-older[0] < enough {
+	if c.rings.n-older[0] < enough {
 		h = later[0]
 	}
 	c.drop(h, nil, nil)

@@ -52,7 +52,7 @@ func TestContextAggregates(t *testing.T) {
 			if a != b {
 				t.Fatalf("%+v flow %d: with aggregates %v, summed %v", cfg, i, a, b)
 			}
-			if rg := fast.rings[ctxKey{addr: d.Addr().As16(), role: 1}]; rg != nil && rg.whole(first-cfg.Window) != nil {
+			if rg, _ := fast.rings.find(&ctxKey{addr: d.Addr().As16(), role: 1}); rg != nil && rg.whole(first-cfg.Window) != nil {
 				aggregated++
 			}
 		}
