@@ -2,6 +2,7 @@ package flow
 
 import (
 	"net/netip"
+	"unsafe"
 
 	"github.com/flowmeter/flowmeter/packet"
 )
@@ -375,7 +376,9 @@ func (t *Table[S]) alloc() int32 {
 		return i
 	}
 	if int(t.nslots) == len(t.pages)*pageSize {
-		t.pages = append(t.pages, new([pageSize]Entry[S]))
+		pg := new([pageSize]Entry[S])
+		adviseHuge(unsafe.Pointer(pg), unsafe.Sizeof(*pg))
+		t.pages = append(t.pages, pg)
 	}
 	t.nslots++
 	return t.nslots - 1
