@@ -2,6 +2,7 @@ package feature
 
 import (
 	"encoding/binary"
+	"github.com/flowmeter/flowmeter/internal/hugepage"
 	"math"
 	"math/bits"
 	"math/rand/v2"
@@ -90,6 +91,7 @@ func (x *ctxIndex) put(s cslot) {
 func (x *ctxIndex) grow() {
 	old := x.slots
 	x.slots = make([]cslot, 2*len(old))
+	hugepage.Slice(x.slots, 1<<20)
 	for _, s := range old {
 		if s.id != 0 {
 			x.put(s)

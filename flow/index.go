@@ -2,6 +2,7 @@ package flow
 
 import (
 	"encoding/binary"
+	"github.com/flowmeter/flowmeter/internal/hugepage"
 	"math/bits"
 	"math/rand/v2"
 )
@@ -93,6 +94,7 @@ func (x *index) put(s islot) {
 func (x *index) grow() {
 	old := x.slots
 	x.slots = make([]islot, 2*len(old))
+	hugepage.Slice(x.slots, 1<<20)
 	for _, s := range old {
 		if s.slot != 0 {
 			x.put(s)

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"unsafe"
 
+	"github.com/flowmeter/flowmeter/internal/hugepage"
 	"github.com/flowmeter/flowmeter/packet"
 )
 
@@ -377,7 +378,7 @@ func (t *Table[S]) alloc() int32 {
 	}
 	if int(t.nslots) == len(t.pages)*pageSize {
 		pg := new([pageSize]Entry[S])
-		adviseHuge(unsafe.Pointer(pg), unsafe.Sizeof(*pg))
+		hugepage.Advise(unsafe.Pointer(pg), unsafe.Sizeof(*pg))
 		t.pages = append(t.pages, pg)
 	}
 	t.nslots++
