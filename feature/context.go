@@ -129,12 +129,11 @@ type ctxKey struct {
 type Context struct {
 	cfg     ContextConfig
 	rings   ctxIndex
-	drops   int     // rings dropped so far
-	spare   []*ring // dropped rings, for reuse
-	aggFrom int     // ring length from which aggregates are kept
-	aggs    int     // rings with aggregates
-	maxAggs int     // at most this many (maxAggs)
-	peers   set     // scratch for distinct counts
+	drops   int // rings dropped so far
+	aggFrom int // ring length from which aggregates are kept
+	aggs    int // rings with aggregates
+	maxAggs int // at most this many (maxAggs)
+	peers   set // scratch for distinct counts
 	ports   set
 }
 
@@ -371,13 +370,7 @@ func (c *Context) add(r *ring, id int32, k *ctxKey, e ctxEntry) {
 		if c.rings.n >= c.cfg.MaxHosts {
 			c.evict(e.first)
 		}
-		if n := len(c.spare); n > 0 {
-			r, c.spare = c.spare[n-1], c.spare[:n-1]
-		} else {
-			r = &ring{}
-			r.e = r.one[:0]
-		}
-		id = c.rings.insert(k, r)
+		r, id = c.rings.insert(k)
 	}
 	r.add(e, c.cfg.Flows)
 	c.rings.lasts[id] = max(c.rings.lasts[id], e.first)
@@ -402,7 +395,6 @@ func (c *Context) drop(horizon int64, later []int64, older []int) {
 			if cap(r.e) == 1 {
 				r.e = r.one[:0]
 			}
-			c.spare = append(c.spare, r)
 			c.drops++
 			continue
 		}

@@ -16,12 +16,19 @@ import (
 type ctxIndex struct {
 	seed  uint64
 	slots []cslot
-	keys  []ctxKey // by ring number
-	rings []*ring  // by ring number; nil: free
-	lasts []int64  // by ring number: the latest first time of its entries, at least 0 (MaxInt64 when free)
+	keys  []ctxKey          // by ring number
+	pages []*[ringPage]ring // the rings, by number: a page holds ringPage of them
+	lasts []int64           // by ring number: the latest first time of its entries, at least 0 (MaxInt64 when free)
 	free  []int32
 	n     int
 }
+
+// ringPage is how many rings are allocated at once: a flood of new hosts
+// would otherwise allocate one per flow.
+const ringPage = 1024
+
+// ring returns ring number id.
+func (x *ctxIndex) ring(id int32) *ring { return &x.pages[id/ringPage][id%ringPage] }
 
 // cslot is one slot of the table: the ring number plus one (0: empty) and
 // 32 bits of its key's hash, so that a probe rarely reads a key.
@@ -56,27 +63,35 @@ func (x *ctxIndex) find(k *ctxKey) (*ring, int32) {
 			return nil, -1
 		}
 		if s.tag == tag && x.keys[s.id-1] == *k {
-			return x.rings[s.id-1], int32(s.id - 1)
+			return x.ring(int32(s.id - 1)), int32(s.id - 1)
 		}
 	}
 }
 
-// insert adds r under k (not in the index) and returns its number.
-func (x *ctxIndex) insert(k *ctxKey, r *ring) int32 {
+// insert adds an empty ring under k (not in the index) and returns it and
+// its number.
+func (x *ctxIndex) insert(k *ctxKey) (*ring, int32) {
 	var id int32
 	if n := len(x.free); n > 0 {
 		id, x.free = x.free[n-1], x.free[:n-1]
-		x.keys[id], x.rings[id], x.lasts[id] = *k, r, 0
+		x.keys[id], x.lasts[id] = *k, 0
 	} else {
-		id = int32(len(x.rings))
-		x.keys, x.rings, x.lasts = append(x.keys, *k), append(x.rings, r), append(x.lasts, 0)
+		id = int32(len(x.keys))
+		if int(id) == len(x.pages)*ringPage {
+			x.pages = append(x.pages, new([ringPage]ring))
+		}
+		x.keys, x.lasts = append(x.keys, *k), append(x.lasts, 0)
+	}
+	r := x.ring(id)
+	if r.e == nil {
+		r.e = r.one[:0]
 	}
 	if 2*(x.n+1) > len(x.slots) {
 		x.grow()
 	}
 	x.put(cslot{tag: x.hash(k), id: uint32(id) + 1})
 	x.n++
-	return id
+	return r, id
 }
 
 func (x *ctxIndex) put(s cslot) {
@@ -99,7 +114,8 @@ func (x *ctxIndex) grow() {
 	}
 }
 
-// remove deletes ring number id and returns the ring.
+// remove deletes ring number id from the index and returns the ring, to be
+// emptied for its next key.
 func (x *ctxIndex) remove(id int32) *ring {
 	mask := uint32(len(x.slots) - 1)
 	want := uint32(id) + 1
@@ -117,8 +133,7 @@ func (x *ctxIndex) remove(id int32) *ring {
 			i = j
 		}
 	}
-	r := x.rings[id]
-	x.rings[id], x.lasts[id] = nil, math.MaxInt64
+	x.lasts[id] = math.MaxInt64
 	x.free = append(x.free, id)
-	return r
+	return x.ring(id)
 }

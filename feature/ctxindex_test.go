@@ -29,8 +29,7 @@ func TestCtxIndex(t *testing.T) {
 		}
 		switch {
 		case got == nil && r.IntN(3) > 0:
-			rg := &ring{}
-			want[k], ids[k] = rg, x.insert(&k, rg)
+			want[k], ids[k] = x.insert(&k)
 		case got != nil && r.IntN(2) == 0:
 			if x.remove(id) != got {
 				t.Fatalf("step %d: remove(%d) returned another ring", i, id)
@@ -42,7 +41,7 @@ func TestCtxIndex(t *testing.T) {
 			t.Fatalf("step %d: %d rings, want %d", i, x.n, len(want))
 		}
 	}
-	if len(x.rings) > 3*256*12+1 {
-		t.Errorf("%d ring numbers for at most %d keys: freed numbers are not reused", len(x.rings), 3*256*12)
+	if len(x.keys) > 3*256*12+1 {
+		t.Errorf("%d ring numbers for at most %d keys: freed numbers are not reused", len(x.keys), 3*256*12)
 	}
 }

@@ -8,8 +8,8 @@ package csv
 import (
 	"bufio"
 	"io"
-	"math"
 	"strings"
+	"unsafe"
 
 	"github.com/flowmeter/flowmeter/app"
 
@@ -153,9 +153,7 @@ func (e *encoder) appendRow(b []byte, r *feature.Record) []byte {
 					break
 				}
 			}
-			for j, v := range run {
-				m.bits[j] = math.Float64bits(v)
-			}
+			copy(m.bits[:], unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(run))), len(run)))
 			m.text, m.ok = append(m.text[:0], b[from:]...), true
 		case opApp: // a run of metadata fields
 			if r.App == nil { // no payload, no metadata: empty fields
@@ -199,14 +197,18 @@ func appendRun(b []byte, run []float64) []byte {
 	return b
 }
 
-// sameBits reports whether vals are, bit for bit, the values of bits.
+// sameBits reports whether vals are, bit for bit, the values of bits: a
+// whole chunk without a branch per value (one per value cost a tenth of a
+// flood's row), a shorter run compared as memory.
 func sameBits(bits []uint64, vals []float64) bool {
-	for i, v := range vals {
-		if math.Float64bits(v) != bits[i] {
-			return false
-		}
+	if len(vals) == chunkLen && len(bits) == chunkLen {
+		a, b := (*[chunkLen]uint64)(bits), (*[chunkLen]uint64)(unsafe.Pointer(unsafe.SliceData(vals)))
+		return (a[0]^b[0])|(a[1]^b[1])|(a[2]^b[2])|(a[3]^b[3])|(a[4]^b[4])|(a[5]^b[5])|(a[6]^b[6])|(a[7]^b[7]) == 0
 	}
-	return true
+	n := 8 * len(vals)
+	a := unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(bits))), n)
+	b := unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(vals))), n)
+	return a == b
 }
 
 // commas holds the empty fields of a run of metadata columns.
