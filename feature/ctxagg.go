@@ -6,9 +6,9 @@ import "slices"
 // its entries (ringAgg): below it, summing the entries is as cheap.
 const aggFrom = 16
 
-// maxAggs bounds the rings that keep aggregates (about 18 KiB each for an
-// initiator, 5 KiB for a responder or service): 4 096 busy hosts and
-// services at once, 72 MiB at most. Beyond that, the busiest rings that
+// maxAggs bounds the rings that keep aggregates (about 19 KiB each for an
+// initiator, 6 KiB for a responder or service): 4 096 busy hosts and
+// services at once, 77 MiB at most. Beyond that, the busiest rings that
 // came later are summed entry by entry, with the same results.
 const maxAggs = 4096
 
@@ -19,19 +19,25 @@ const maxAggs = 4096
 // otherwise the entries are summed one by one. The results are the same
 // either way (TestContextAggregates).
 type ringAgg struct {
-	firsts  []int64 // the entries' first times, sorted
-	lasts   []int64 // their last times, sorted (initiator rings only)
+	firsts  []int64 // the entries' first times, sorted: a window into firstsB
+	lasts   []int64 // their last times, sorted (initiator rings only): a window into lastsB
 	peers   counts  // entries per peer host
 	ports   counts  // per responder port (initiator rings only)
 	svcs    counts  // per peer, port and protocol (initiator rings only)
 	replies counts  // per peer, port, protocol and reply size (initiator rings only)
 	fails   int
+
+	// firsts and lasts slide over buffers twice their size, so that
+	// removing the earliest time (a full ring's usual case) moves nothing.
+	firstsB, lastsB []int64
 }
 
 func newRingAgg(r *ring, max int, initiator bool) *ringAgg {
-	a := &ringAgg{firsts: make([]int64, 0, max), peers: newCounts(max)}
+	a := &ringAgg{firstsB: make([]int64, 2*max), peers: newCounts(max)}
+	a.firsts = a.firstsB[:0]
 	if initiator {
-		a.lasts = make([]int64, 0, max)
+		a.lastsB = make([]int64, 2*max)
+		a.lasts = a.lastsB[:0]
 		a.ports, a.svcs, a.replies = newCounts(max), newCounts(max), newCounts(max)
 	}
 	for i := range r.e {
@@ -59,24 +65,34 @@ func mix64(x uint64) uint64 {
 	return x ^ x>>31
 }
 
-func insertSorted(s []int64, v int64) []int64 {
+// insertSorted inserts v into s, a window into buf; when s reaches buf's
+// end, it moves to buf's start first.
+func insertSorted(s, buf []int64, v int64) []int64 {
+	if len(s) == cap(s) {
+		s = buf[:copy(buf, s)]
+	}
 	i, _ := slices.BinarySearch(s, v)
 	return slices.Insert(s, i, v)
 }
 
+// removeSorted removes one v from s, moving the shorter side.
 func removeSorted(s []int64, v int64) []int64 {
 	i, _ := slices.BinarySearch(s, v) // v is there
+	if i < len(s)/2 {
+		copy(s[1:i+1], s[:i])
+		return s[1:]
+	}
 	return slices.Delete(s, i, i+1)
 }
 
 func (a *ringAgg) add(e *ctxEntry) {
-	a.firsts = insertSorted(a.firsts, e.first)
+	a.firsts = insertSorted(a.firsts, a.firstsB, e.first)
 	a.peers.inc(e.peer)
 	if e.failed {
 		a.fails++
 	}
 	if a.initiator() {
-		a.lasts = insertSorted(a.lasts, e.last)
+		a.lasts = insertSorted(a.lasts, a.lastsB, e.last)
 		a.ports.inc(uint64(e.port))
 		svc := svcKey(e)
 		a.svcs.inc(svc)
