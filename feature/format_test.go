@@ -98,3 +98,36 @@ func TestAppendTime(t *testing.T) {
 		check(r.Int64())
 	}
 }
+
+// A FloatCache writes what AppendFloat writes, through repeats, slot
+// collisions, texts too long to keep, whole numbers, short decimals,
+// negatives and the values outside ±1e15.
+func TestFloatCache(t *testing.T) {
+	var c feature.FloatCache
+	r := rand.New(rand.NewPCG(3, 4))
+	pool := make([]float64, 20000)
+	for i := range pool {
+		switch i % 6 {
+		case 0:
+			pool[i] = r.NormFloat64() * 1e3
+		case 1:
+			pool[i] = float64(r.IntN(1e6)) / float64(1+r.IntN(999))
+		case 2:
+			pool[i] = r.Float64() * 1e-12 // long: not kept
+		case 3:
+			pool[i] = float64(r.IntN(100))
+		case 4:
+			pool[i] = float64(r.IntN(1e6)) / 1e6
+		default:
+			pool[i] = -r.ExpFloat64() * 1e16
+		}
+	}
+	var a, b []byte
+	for i := 0; i < 500000; i++ {
+		v := pool[r.IntN(1+i%len(pool))]
+		a, b = feature.AppendFloat(a[:0], v), c.AppendFloat(b[:0], v)
+		if string(a) != string(b) {
+			t.Fatalf("%v: cached %q, want %q", v, b, a)
+		}
+	}
+}

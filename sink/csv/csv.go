@@ -73,8 +73,9 @@ func (w *Writer) RowFunc() func(dst []byte, r *feature.Record) []byte {
 // before (most of a flood's records, most of the zeros of any flow), the text
 // is copied instead of formatted again. Not safe for concurrent use.
 type encoder struct {
-	w    *Writer
-	memo []chunk
+	w      *Writer
+	memo   []chunk
+	floats feature.FloatCache
 }
 
 // chunk is the last values and text of one run of at most chunkLen features.
@@ -137,7 +138,7 @@ func (e *encoder) appendRow(b []byte, r *feature.Record) []byte {
 			run := vals[o.index : o.index+o.n]
 			if m.skip > 0 {
 				m.skip--
-				b = appendRun(b, run)
+				b = e.appendRun(b, run)
 				break
 			}
 			if m.ok && sameBits(m.bits[:len(run)], run) {
@@ -146,7 +147,7 @@ func (e *encoder) appendRow(b []byte, r *feature.Record) []byte {
 				break
 			}
 			from := len(b)
-			b = appendRun(b, run)
+			b = e.appendRun(b, run)
 			if m.ok {
 				if m.misses++; m.misses >= 2 {
 					m.ok, m.misses, m.skip = false, 0, skipRows
@@ -180,7 +181,7 @@ func (e *encoder) appendRow(b []byte, r *feature.Record) []byte {
 }
 
 // appendRun appends a run of features, each with its comma.
-func appendRun(b []byte, run []float64) []byte {
+func (e *encoder) appendRun(b []byte, run []float64) []byte {
 	for _, v := range run {
 		// most values of most flows are 0, 1 or −1 ("none")
 		switch v {
@@ -191,7 +192,7 @@ func appendRun(b []byte, run []float64) []byte {
 		case -1:
 			b = append(b, '-', '1', ',')
 		default:
-			b = append(feature.AppendFloat(b, v), ',')
+			b = append(e.floats.AppendFloat(b, v), ',')
 		}
 	}
 	return b
