@@ -182,3 +182,49 @@ func FuzzReader(f *testing.F) {
 		t.Fatalf("more packets than input bytes")
 	})
 }
+
+// A mapped file larger than what is read between releases of the mapping
+// gives every packet's bytes, and a packet's bytes kept from before a
+// release still read the same afterwards (the pages come back from the
+// page cache).
+func TestMappedRelease(t *testing.T) {
+	var pkts []packettest.Packet
+	s := netip.MustParseAddrPort("10.0.0.2:53")
+	for i := 0; i < 30000; i++ { // about 43 MB, each packet from its own port
+		c := netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(1024+i))
+		pkts = append(pkts, packettest.UDP(time.Unix(1700000000, int64(i)*1000), packettest.Frame{}, c, s, 1400))
+	}
+	b := packettest.Pcap(packettest.PcapOptions{Link: packet.LinkEthernet}, pkts)
+	path := filepath.Join(t.TempDir(), "big.pcap")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var first []byte
+	want := pkts[0].Data
+	for i := 0; ; i++ {
+		data, _, err := f.ReadPacket()
+		if err == io.EOF {
+			if i != len(pkts) {
+				t.Fatalf("%d packets read, want %d", i, len(pkts))
+			}
+			break
+		}
+		if err != nil {
+			t.Fatalf("packet %d: %v", i+1, err)
+		}
+		if !bytes.Equal(data, pkts[i].Data) {
+			t.Fatalf("packet %d differs", i+1)
+		}
+		if i == 0 {
+			first = data
+		}
+	}
+	if !bytes.Equal(first, want) {
+		t.Errorf("the first packet's bytes changed after the mapping was released")
+	}
+}

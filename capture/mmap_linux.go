@@ -25,3 +25,14 @@ func mapFile(f *os.File, min int64) []byte {
 }
 
 func unmapFile(b []byte) error { return syscall.Munmap(b) }
+
+// pageSize aligns what releaseMapped is given.
+var pageSize = syscall.Getpagesize()
+
+// releaseMapped drops b, page-aligned pages of a mapping, from the process
+// (they stay in the page cache, and come back on the next read).
+func releaseMapped(b []byte) {
+	if len(b) > 0 {
+		_ = syscall.Madvise(b, syscall.MADV_DONTNEED)
+	}
+}

@@ -8,3 +8,7 @@ import "os"
 func mapFile(*os.File, int64) []byte { return nil }
 
 func unmapFile([]byte) error { return nil }
+
+var pageSize = 4096
+
+func releaseMapped([]byte) {}
