@@ -102,6 +102,12 @@ func (x *index) grow() {
 	}
 }
 
+// clear removes every key.
+func (x *index) clear() {
+	clear(x.slots)
+	x.n = 0
+}
+
 // remove deletes k, which is in the index at table slot slot.
 func (x *index) remove(k *Key, slot int32) {
 	mask := uint32(len(x.slots) - 1)

@@ -328,8 +328,21 @@ func (t *Table[S]) Expire(now int64, emit EmitFunc[S]) {
 // before closed, order last seen), so several tables can be flushed as one
 // by merging on that.
 func (t *Table[S]) Flush(r EndReason, emit EmitFunc[S]) {
-	for t.flushOldest(r, emit) {
+	// The least recently seen flow of either list (the open one on a tie)
+	// first, each as remove would end it, but the index is emptied once at
+	// the end rather than key by key (a cache miss each: 5 % of a flood
+	// that ends with a million flows open). emit never looks the table up.
+	for h := t.oldest(); h != none; h = t.oldest() {
+		e, rh := t.at(h), r
+		if e.closed != Open {
+			rh = e.closed
+		}
+		emit(e, rh)
+		t.unlink(h)
+		t.free = append(t.free, h)
+		t.active--
 	}
+	t.index.clear()
 	t.now = 0 // an empty table has no timeline: the next input starts its own
 }
 
@@ -344,21 +357,6 @@ func (t *Table[S]) oldest() int32 {
 		return h1
 	}
 	return h0
-}
-
-// flushOldest ends the least recently seen (by Seen) flow of either list,
-// the open one on a tie, with reason r (or its TCP close reason), and
-// reports whether there was one.
-func (t *Table[S]) flushOldest(r EndReason, emit EmitFunc[S]) bool {
-	h := t.oldest()
-	if h == none {
-		return false
-	}
-	if c := t.at(h).closed; c != Open {
-		r = c
-	}
-	t.remove(h, r, emit)
-	return true
 }
 
 func (t *Table[S]) remove(i int32, r EndReason, emit EmitFunc[S]) {
