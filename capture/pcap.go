@@ -73,7 +73,7 @@ func newMappedPcapReader(b []byte) (*pcapReader, error) {
 }
 
 // releaseEvery is how much of a mapped file is read between releases.
-const releaseEvery = 16 << 20
+const releaseEvery = 4 << 20
 
 // release gives back the pages of the mapping read so far (up to the page
 // of the record at pos), so that the process's memory does not grow with
