@@ -32,6 +32,13 @@ func (c *FloatCache) AppendFloat(dst []byte, v float64) []byte {
 	if i := int64(v); float64(i) == v {
 		return appendInt(dst, i)
 	}
+	// A remembered value skips shortDecimal's tries too (divisions: a
+	// value with all its digits fails every one of them).
+	bits := math.Float64bits(v)
+	s := &c.slots[mix64(bits)&(floatCacheSlots-1)]
+	if s.n != 0 && s.bits == bits {
+		return append(dst, s.text[:s.n]...)
+	}
 	if a := math.Abs(v); a < 1e6 {
 		if m, d, ok := shortDecimal(a); ok {
 			if v < 0 {
@@ -39,11 +46,6 @@ func (c *FloatCache) AppendFloat(dst []byte, v float64) []byte {
 			}
 			return appendDecimal(dst, m, d)
 		}
-	}
-	bits := math.Float64bits(v)
-	s := &c.slots[mix64(bits)&(floatCacheSlots-1)]
-	if s.n != 0 && s.bits == bits {
-		return append(dst, s.text[:s.n]...)
 	}
 	from := len(dst)
 	dst = appendShortest(dst, v)
