@@ -665,11 +665,39 @@ func AppendFloat(dst []byte, v float64) []byte {
 	return appendShortest(dst, v)
 }
 
-// appendShortest appends v (finite) as strconv.AppendFloat(dst, v, 'f', -1,
-// 64) would: its shortest digits come from strconv's 'e' form, which copies
-// them in one piece, and are laid out here without an exponent (strconv's
-// 'f' writes them one at a time: this takes half the instructions).
+// appendShortest appends v (finite, not 0) as strconv.AppendFloat(dst, v,
+// 'f', -1, 64) would: its shortest digits come from shortestDigits (the
+// algorithm strconv uses) and are laid out here without an exponent.
 func appendShortest(dst []byte, v float64) []byte {
+	if v < 0 {
+		dst = append(dst, '-')
+		v = -v
+	}
+	q, e, ok := shortestDigits(v)
+	if !ok {
+		return appendShortestStrconv(dst, v)
+	}
+	var buf [24]byte
+	digs := appendDigits(buf[:0], q)
+	nd := len(digs)
+	switch dp := nd + e; { // digits before the point
+	case dp <= 0:
+		dst = append(dst, '0', '.')
+		dst = append(dst, zeros[:-dp]...)
+		return append(dst, digs...)
+	case dp >= nd:
+		dst = append(dst, digs...)
+		return append(dst, zeros[:dp-nd]...)
+	default:
+		dst = append(dst, digs[:dp]...)
+		dst = append(dst, '.')
+		return append(dst, digs[dp:]...)
+	}
+}
+
+// appendShortestStrconv is appendShortest for the values outside
+// shortestDigits' table, through strconv's 'e' form.
+func appendShortestStrconv(dst []byte, v float64) []byte {
 	var tmp [32]byte
 	e := strconv.AppendFloat(tmp[:0], v, 'e', -1, 64) // [-]d[.ddd]e±dd[d]
 	if e[0] == '-' {
