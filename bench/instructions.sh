@@ -10,7 +10,9 @@
 # bench/gen once) unless CAPTURE names another (a flood:
 # go run ./bench/gen -flood -flows 100000 -span 2s -o bench/out/flood100000.pcap).
 # One core (GOMAXPROCS=1), asynchronous preemption off
-# (callgrind trips on Go's preemption signals otherwise).
+# (callgrind trips on Go's preemption signals otherwise), and the garbage
+# collector off (GOGC=off; GOGC=100 bench/instructions.sh to keep it): its
+# timing moved single counts by up to 10 %.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old=${1:?usage: bench/instructions.sh OLD_BINARY [NEW_BINARY]}
@@ -22,11 +24,10 @@ if [ -z "$new" ]; then
 fi
 cap=${CAPTURE:-bench/out/mid.pcap}
 [ -n "${CAPTURE:-}" ] || [ -f "$cap" ] || go run ./bench/gen -flows 5000 -span 1m -seed 5 -o "$cap"
-count() { # binary args...: the least of 3 runs (the garbage collector's
-	# timing adds up to 10 % now and then)
+count() { # binary args...: the least of 3 runs
 	local bin=$1; shift
 	for _ in 1 2 3; do
-		GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$@" 2>&1 |
+		GOGC=${GOGC:-off} GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$@" 2>&1 |
 			sed -n 's/.*Collected : //p'
 	done | sort -n | head -1
 }
