@@ -362,12 +362,12 @@ func oneIf(b bool) int {
 }
 
 // Len is the number of hosts and services remembered.
-func (c *Context) Len() int { return c.rings.n }
+func (c *Context) Len() int { return c.rings.len() }
 
 // add adds e to r, ring number id of k (nil and -1: none yet).
 func (c *Context) add(r *ring, id int32, k *ctxKey, e ctxEntry) {
 	if r == nil {
-		if c.rings.n >= c.cfg.MaxHosts {
+		if c.rings.len() >= c.cfg.MaxHosts {
 			c.evict(e.first)
 		}
 		r, id = c.rings.insert(k)
@@ -416,11 +416,11 @@ func (c *Context) evict(now int64) {
 	later := [2]int64{now - c.cfg.Window/2, now}
 	var older [2]int
 	c.drop(now-c.cfg.Window, later[:], older[:])
-	if c.rings.n < enough {
+	if c.rings.len() < enough {
 		return
 	}
 	h := later[1]
-	if c.rings.n-older[0] < enough {
+	if c.rings.len()-older[0] < enough {
 		h = later[0]
 	}
 	c.drop(h, nil, nil)

@@ -37,8 +37,8 @@ func TestCtxIndex(t *testing.T) {
 			delete(want, k)
 			delete(ids, k)
 		}
-		if x.n != len(want) {
-			t.Fatalf("step %d: %d rings, want %d", i, x.n, len(want))
+		if x.len() != len(want) {
+			t.Fatalf("step %d: %d rings, want %d", i, x.len(), len(want))
 		}
 	}
 	if len(x.keys) > 3*256*12+1 {

@@ -42,8 +42,8 @@ func TestIndex(t *testing.T) {
 			x.remove(&k, want)
 			delete(keys, k)
 		}
-		if x.n != len(keys) {
-			t.Fatalf("step %d: %d keys, want %d", step, x.n, len(keys))
+		if x.Len() != len(keys) {
+			t.Fatalf("step %d: %d keys, want %d", step, x.Len(), len(keys))
 		}
 	}
 	for k, slot := range keys {

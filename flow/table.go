@@ -342,7 +342,7 @@ func (t *Table[S]) Flush(r EndReason, emit EmitFunc[S]) {
 		t.free = append(t.free, h)
 		t.active--
 	}
-	t.index.clear()
+	t.index.Clear()
 	t.now = 0 // an empty table has no timeline: the next input starts its own
 }
 
