@@ -774,25 +774,26 @@ var decimalTries = [...]struct {
 // with a point: the integer part (0 if none), then exactly d decimals.
 func appendDecimal(dst []byte, m uint64, d int) []byte {
 	var buf [24]byte
+	// The d decimals: m mod 10^d, with its leading zeros.
+	p := pow10u[d]
 	i := len(buf)
-	for k := 0; k < d; k++ {
-		i--
-		buf[i] = byte('0' + m%10)
-		m /= 10
+	j := putDigits(&buf, i, m%p)
+	for j > i-d {
+		j--
+		buf[j] = '0'
 	}
-	i--
+	i = j - 1
 	buf[i] = '.'
-	if m == 0 {
+	if m /= p; m == 0 {
 		i--
 		buf[i] = '0'
 	}
-	for m > 0 {
-		i--
-		buf[i] = byte('0' + m%10)
-		m /= 10
-	}
+	i = putDigits(&buf, i, m)
 	return append(dst, buf[i:]...)
 }
+
+// pow10u[d] is 10^d.
+var pow10u = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
 // appendInt appends i in decimal, two digits at a time.
 func appendInt(dst []byte, i int64) []byte {

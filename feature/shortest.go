@@ -217,20 +217,37 @@ func dboxParity(mant2 uint64, phi u128, beta int) (parity, isInt bool) {
 
 // appendDigits appends q's decimal digits (q > 0).
 func appendDigits(dst []byte, q uint64) []byte {
-	var buf [20]byte
-	i := len(buf)
-	for q >= 100 {
-		r := q % 100
-		q /= 100
+	var buf [24]byte
+	i := putDigits(&buf, len(buf), q)
+	return append(dst, buf[i:]...)
+}
+
+// putDigits writes q's decimal digits (none for 0) to end just before
+// buf[i] and returns where they start: eight at a time in 32-bit
+// arithmetic, as two independent halves of two pairs each.
+func putDigits(buf *[24]byte, i int, q uint64) int {
+	for q >= 1e8 {
+		v := uint32(q % 1e8)
+		q /= 1e8
+		hi, lo := v/10000, v%10000
+		a, b, c, d := hi/100, hi%100, lo/100, lo%100
+		i -= 8
+		buf[i], buf[i+1], buf[i+2], buf[i+3] = digitPairs[2*a], digitPairs[2*a+1], digitPairs[2*b], digitPairs[2*b+1]
+		buf[i+4], buf[i+5], buf[i+6], buf[i+7] = digitPairs[2*c], digitPairs[2*c+1], digitPairs[2*d], digitPairs[2*d+1]
+	}
+	lo := uint32(q)
+	for lo >= 100 {
+		r := lo % 100
+		lo /= 100
 		i -= 2
 		buf[i], buf[i+1] = digitPairs[2*r], digitPairs[2*r+1]
 	}
-	if q >= 10 {
+	if lo >= 10 {
 		i -= 2
-		buf[i], buf[i+1] = digitPairs[2*q], digitPairs[2*q+1]
-	} else {
+		buf[i], buf[i+1] = digitPairs[2*lo], digitPairs[2*lo+1]
+	} else if lo > 0 {
 		i--
-		buf[i] = byte('0' + q)
+		buf[i] = byte('0' + lo)
 	}
-	return append(dst, buf[i:]...)
+	return i
 }
