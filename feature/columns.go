@@ -642,27 +642,43 @@ func AppendValue(dst []byte, r *Record, c Column) []byte {
 // at most microsecond or nanosecond digits). NaN and ±Inf never occur in a
 // record; they are written as 0 should a bug ever produce one, and the tests
 // check that none does.
-func AppendFloat(dst []byte, v float64) []byte {
-	if v > -1e15 && v < 1e15 { // false for NaN
-		// counts, sizes, flags, -1 for "none": most values are whole
-		// numbers, whose shortest form is their integer digits
-		if i := int64(v); float64(i) == v {
-			return appendInt(dst, i)
-		}
-		if a := math.Abs(v); a < 1e6 {
-			if m, d, ok := shortDecimal(a); ok {
-				if v < 0 {
-					dst = append(dst, '-')
-				}
-				return appendDecimal(dst, m, d)
-			}
+func AppendFloat(dst []byte, v float64) []byte { return appendFloat(dst, v, nil) }
+
+// appendFloat is AppendFloat, remembering the values written with all
+// their digits in c when c is not nil (FloatCache).
+func appendFloat(dst []byte, v float64, c *FloatCache) []byte {
+	if !(v > -1e15 && v < 1e15) { // also NaN
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return append(dst, '0')
 		}
 		return appendShortest(dst, v)
 	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return append(dst, '0')
+	// counts, sizes, flags, -1 for "none": most values are whole numbers,
+	// whose shortest form is their integer digits
+	if i := int64(v); float64(i) == v {
+		return appendInt(dst, i)
 	}
-	return appendShortest(dst, v)
+	var s *floatSlot
+	if c != nil { // a remembered value skips shortDecimal's divisions too
+		s = c.slot(v)
+		if s.n != 0 && s.bits == math.Float64bits(v) {
+			return append(dst, s.text[:s.n]...)
+		}
+	}
+	if a := math.Abs(v); a < 1e6 {
+		if m, d, ok := shortDecimal(a); ok {
+			if v < 0 {
+				dst = append(dst, '-')
+			}
+			return appendDecimal(dst, m, d)
+		}
+	}
+	from := len(dst)
+	dst = appendShortest(dst, v)
+	if s != nil {
+		s.keep(v, dst[from:])
+	}
+	return dst
 }
 
 // appendShortest appends v (finite, not 0) as strconv.AppendFloat(dst, v,

@@ -25,33 +25,17 @@ type floatSlot struct {
 }
 
 // AppendFloat appends v as AppendFloat does.
-func (c *FloatCache) AppendFloat(dst []byte, v float64) []byte {
-	if !(v > -1e15 && v < 1e15) {
-		return AppendFloat(dst, v)
+func (c *FloatCache) AppendFloat(dst []byte, v float64) []byte { return appendFloat(dst, v, c) }
+
+// slot is where v is remembered.
+func (c *FloatCache) slot(v float64) *floatSlot {
+	return &c.slots[mix64(math.Float64bits(v))&(floatCacheSlots-1)]
+}
+
+// keep remembers text as v's, when it fits.
+func (s *floatSlot) keep(v float64, text []byte) {
+	if len(text) <= floatCacheText {
+		s.bits, s.n = math.Float64bits(v), uint8(len(text))
+		copy(s.text[:], text)
 	}
-	if i := int64(v); float64(i) == v {
-		return appendInt(dst, i)
-	}
-	// A remembered value skips shortDecimal's tries too (divisions: a
-	// value with all its digits fails every one of them).
-	bits := math.Float64bits(v)
-	s := &c.slots[mix64(bits)&(floatCacheSlots-1)]
-	if s.n != 0 && s.bits == bits {
-		return append(dst, s.text[:s.n]...)
-	}
-	if a := math.Abs(v); a < 1e6 {
-		if m, d, ok := shortDecimal(a); ok {
-			if v < 0 {
-				dst = append(dst, '-')
-			}
-			return appendDecimal(dst, m, d)
-		}
-	}
-	from := len(dst)
-	dst = appendShortest(dst, v)
-	if n := len(dst) - from; n <= floatCacheText {
-		s.bits, s.n = bits, uint8(n)
-		copy(s.text[:], dst[from:])
-	}
-	return dst
 }
