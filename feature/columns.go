@@ -689,14 +689,10 @@ func appendShortest(dst []byte, v float64) []byte {
 		dst = append(dst, '-')
 		v = -v
 	}
-	q, e, ok := shortestDigits(v)
-	if !ok {
-		return appendShortestStrconv(dst, v)
-	}
 	var buf [24]byte
-	digs := appendDigits(buf[:0], q)
+	digs, dp := shortestText(buf[:0], v) // dp: digits before the point
 	nd := len(digs)
-	switch dp := nd + e; { // digits before the point
+	switch {
 	case dp <= 0:
 		dst = append(dst, '0', '.')
 		dst = append(dst, zeros[:-dp]...)
@@ -711,44 +707,30 @@ func appendShortest(dst []byte, v float64) []byte {
 	}
 }
 
-// appendShortestStrconv is appendShortest for the values outside
-// shortestDigits' table, through strconv's 'e' form.
-func appendShortestStrconv(dst []byte, v float64) []byte {
-	var tmp [32]byte
-	e := strconv.AppendFloat(tmp[:0], v, 'e', -1, 64) // [-]d[.ddd]e±dd[d]
-	if e[0] == '-' {
-		dst = append(dst, '-')
-		e = e[1:]
+// shortestText appends the shortest digits of v (finite, > 0) to buf and
+// says how many of them come before the decimal point (0 or less: v < 1):
+// from shortestDigits, or, for the values outside its table, from
+// strconv's 'e' form.
+func shortestText(buf []byte, v float64) (digs []byte, dp int) {
+	if q, e, ok := shortestDigits(v); ok {
+		digs = appendDigits(buf, q)
+		return digs, len(digs) + e
 	}
-	x := len(e) - 4 // the exponent has two digits or three
-	if e[x] != 'e' {
+	var tmp [32]byte
+	t := strconv.AppendFloat(tmp[:0], v, 'e', -1, 64) // d[.ddd]e±dd[d]
+	x := len(t) - 4                                   // the exponent has two digits or three
+	if t[x] != 'e' {
 		x--
 	}
-	exp := int(e[x+2]-'0')*10 + int(e[x+3]-'0')
-	if x+4 < len(e) {
-		exp = exp*10 + int(e[x+4]-'0')
+	exp := int(t[x+2]-'0')*10 + int(t[x+3]-'0')
+	if x+4 < len(t) {
+		exp = exp*10 + int(t[x+4]-'0')
 	}
-	if e[x+1] == '-' {
+	if t[x+1] == '-' {
 		exp = -exp
 	}
-	rest := e[min(2, x):x] // the digits after the first
-	nd := 1 + len(rest)
-	switch dp := exp + 1; { // digits before the point
-	case dp <= 0:
-		dst = append(dst, '0', '.')
-		dst = append(dst, zeros[:-dp]...)
-		dst = append(dst, e[0])
-		return append(dst, rest...)
-	case dp >= nd:
-		dst = append(dst, e[0])
-		dst = append(dst, rest...)
-		return append(dst, zeros[:dp-nd]...)
-	default:
-		dst = append(dst, e[0])
-		dst = append(dst, rest[:dp-1]...)
-		dst = append(dst, '.')
-		return append(dst, rest[dp-1:]...)
-	}
+	digs = append(append(buf, t[0]), t[min(2, x):x]...) // the first digit, then those after the point
+	return digs, exp + 1
 }
 
 // zeros pads appendShortest's numbers (|exponent| ≤ 324).

@@ -38,15 +38,9 @@ var pow10Mant = func() (t [pow10Hi - pow10Lo + 1]u128) {
 			} else {
 				d.Lsh(p, uint(128-n))
 			}
-		} else { // ⌊2^s / 10^-k⌋ with s such that it has 128 bits
-			s := 127 + p.BitLen()
-			for d.Quo(new(big.Int).Lsh(big.NewInt(1), uint(s)), p); d.BitLen() > 128; d.Quo(new(big.Int).Lsh(big.NewInt(1), uint(s)), p) {
-				s--
-			}
-			for d.BitLen() < 128 {
-				s++
-				d.Quo(new(big.Int).Lsh(big.NewInt(1), uint(s)), p)
-			}
+		} else { // ⌊2^s / 10^-k⌋ for s = 127 + bits(10^-k): 2^(b-1) < 10^-k < 2^b
+			// (no power of ten above 1 is a power of two), so it has 128 bits
+			d.Quo(new(big.Int).Lsh(big.NewInt(1), uint(127+p.BitLen())), p)
 		}
 		t[k-pow10Lo] = u128{new(big.Int).Rsh(d, 64).Uint64(), new(big.Int).And(d, mask).Uint64()}
 	}
