@@ -101,6 +101,7 @@ type ensemble struct {
 	depth  []int     // each tree's depth
 	levels []int     // per group of eight trees, the depth of the deepest
 	direct bool      // feat is a position in values (bindTo), not in idx
+	fixed  *shallow  // when bound and no tree is deeper than four levels
 }
 
 // bindTo returns the ensemble with each split's input replaced by its
@@ -115,6 +116,7 @@ func (e ensemble) bindTo(idx []int) Algorithm {
 		nodes[i].feat = int32(idx[nodes[i].feat])
 	}
 	e.nodes, e.direct = nodes, true
+	e.fixed = newShallow(e.Ensemble, idx, e.f32)
 	return e
 }
 
@@ -194,6 +196,9 @@ func (e ensemble) Describe() string {
 func (e ensemble) Score(values []float64, idx []int) float64 {
 	if !e.direct { // not bound (Bind binds): only tests call this
 		return e.bindTo(idx).Score(values, idx)
+	}
+	if e.fixed != nil {
+		return e.fixed.score(values)
 	}
 	if e.f32 {
 		return e.score32(values)

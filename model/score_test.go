@@ -131,3 +131,39 @@ func TestSignedLogTable(t *testing.T) {
 		}
 	}
 }
+
+// The default model's trees (depth 4) are scored by the fixed layout, and
+// a tree five levels deep falls back to the walk (both checked against the
+// plain walk by TestEnsembleScore).
+func TestShallowLayout(t *testing.T) {
+	m, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := make([]int, len(m.Inputs))
+	for i := range idx {
+		idx[i] = i
+	}
+	if newShallow(m.Trees, idx, false) == nil {
+		t.Error("the default model is not laid out for four levels")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	deep := Tree{Feature: []int32{-1}, Threshold: []float64{0}, Left: []int32{0}, Right: []int32{0}, Value: []float64{1}}
+	for deep.depth() < 5 {
+		deep = randomTree(r, 3, 6)
+	}
+	if newShallow(&Ensemble{Trees: []Tree{deep}}, []int{0, 1, 2}, false) != nil {
+		t.Error("a tree five levels deep was laid out for four")
+	}
+}
+
+func (t *Tree) depth() int {
+	var d func(i int32) int
+	d = func(i int32) int {
+		if t.Feature[i] < 0 {
+			return 0
+		}
+		return 1 + max(d(t.Left[i]), d(t.Right[i]))
+	}
+	return d(0)
+}
