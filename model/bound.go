@@ -109,6 +109,7 @@ type Classifier struct {
 	Early     int // the model's early-flow window (feature.NewSchema)
 
 	malicious, benign atomic.Int64
+	cache             *scoreCache // nil: every record scored
 }
 
 // NewClassifier binds m to the schema of its own early-flow window and
@@ -126,12 +127,16 @@ func NewClassifier(m *Model, threshold float64) (*Classifier, *feature.Schema, e
 	if threshold < 0 {
 		threshold = m.Threshold
 	}
-	return &Classifier{Model: b, Threshold: threshold, Early: m.Early}, s, nil
+	return &Classifier{Model: b, Threshold: threshold, Early: m.Early, cache: newScoreCache(b.idx)}, s, nil
 }
 
 // Classify scores r and gives its verdict.
 func (c *Classifier) Classify(r *feature.Record) {
-	r.Score = c.Model.Score(r.Values)
+	if c.cache != nil {
+		r.Score = c.cache.score(c.Model, r.Values)
+	} else {
+		r.Score = c.Model.Score(r.Values)
+	}
 	r.Verdict = Verdict(r.Score, c.Threshold)
 	if r.Verdict == VerdictMalicious {
 		c.malicious.Add(1)
