@@ -4,7 +4,10 @@
 // strings (bytes that are not UTF-8, in a capture's file name say, are
 // written as \xNN), first_seen and last_seen are TIMESTAMP(MICROS, UTC),
 // ports, protocol, IP version, VLAN and every count (feature.IsCount) are
-// INT64, the other features and the score DOUBLE. Rows are flushed as a row
+// INT64, the other features and the score DOUBLE. Integer columns are
+// DELTA_BINARY_PACKED (small counts take a few bits before compression
+// rather than eight bytes), the others PLAIN; page minimums and maximums
+// are in the column index. Rows are flushed as a row
 // group every RowGroupSize records, and Close writes the footer; errors are
 // sticky. It is the only package that imports parquet-go.
 package parquet
@@ -100,9 +103,9 @@ func NewWriter(w io.Writer, cols []feature.Column) *Writer {
 		case kText:
 			f.Type = reflect.TypeOf("")
 		case kInt:
-			f.Type = reflect.TypeOf(int64(0))
+			f.Type, f.Tag = reflect.TypeOf(int64(0)), reflect.StructTag(`parquet:"`+name+`,delta"`)
 		case kTime:
-			f.Type, f.Tag = reflect.TypeOf(int64(0)), reflect.StructTag(`parquet:"`+name+`,timestamp(microsecond)"`)
+			f.Type, f.Tag = reflect.TypeOf(int64(0)), reflect.StructTag(`parquet:"`+name+`,timestamp(microsecond),delta"`)
 		default:
 			f.Type = reflect.TypeOf(float64(0))
 		}
@@ -116,7 +119,9 @@ func NewWriter(w io.Writer, cols []feature.Column) *Writer {
 		leaf, _ := schema.Lookup(tagName(fields[i].Tag))
 		pw.index = append(pw.index, leaf.ColumnIndex)
 	}
-	opts := []pq.WriterOption{schema, pq.Compression(&zstd.Codec{Level: zstd.SpeedFastest})}
+	// Page minimums and maximums go in the column index only, not again in
+	// each data page's header (which computed them a second time).
+	opts := []pq.WriterOption{schema, pq.Compression(&zstd.Codec{Level: zstd.SpeedFastest}), pq.DataPageStatistics(false)}
 	for i, c := range cols {
 		if opaque(c) {
 			name := tagName(fields[i].Tag)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	pq "github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/flowmeter/flowmeter/feature"
 	"github.com/flowmeter/flowmeter/flow"
@@ -70,6 +72,20 @@ func TestReadBack(t *testing.T) {
 			want, _ := strconv.ParseInt(strings.Split(strings.Split(cbuf.String(), "\n")[1], ",")[9], 10, 64)
 			if got := rows[0][first.ColumnIndex].Int64(); got != want || want < 1e12 {
 				t.Errorf("nfstream: first flow's bidirectional_first_seen_ms = %d, CSV %d", got, want)
+			}
+		}
+		if set == feature.SetNative { // a count: delta encoded, its bounds in the chunk and the column index
+			pk, _ := f.Schema().Lookup("packets")
+			md := f.Metadata().RowGroups[0].Columns[pk.ColumnIndex].MetaData
+			if !slices.Contains(md.Encoding, format.DeltaBinaryPacked) {
+				t.Errorf("packets: encodings %v, no DELTA_BINARY_PACKED", md.Encoding)
+			}
+			if len(md.Statistics.MinValue) == 0 || len(md.Statistics.MaxValue) == 0 {
+				t.Error("packets: no minimum and maximum in the column chunk")
+			}
+			ci, err := f.RowGroups()[0].ColumnChunks()[pk.ColumnIndex].ColumnIndex()
+			if err != nil || ci.NumPages() == 0 || ci.MaxValue(0).Int64() < 2 {
+				t.Errorf("packets: column index %v, %v", ci, err)
 			}
 		}
 		if set == feature.SetCIC2017 {
