@@ -15,14 +15,17 @@
 # to one worker).
 #
 # real.pcap (bench/real.sh makes it from lab runs; not committed): real
-# traffic between network namespaces. In one run, on the same file, each
-# measured REPS times (median wall time): cat to /dev/null, flowmeter on one
-# core (with and without the application metadata, --app) and with
-# --workers 2 (all columns to CSV), Parquet and classification
-# on one core, and the Debian flow meters softflowd (-r, NetFlow v9 to a
-# local nfcapd) and argus (-r -w), when installed. Each is printed as
-# packets/s and as a ratio to cat: ratios within one run, not absolute times,
-# are what compare across machines.
+# traffic between network namespaces. In one run, on the same file: cat to
+# /dev/null, flowmeter on one core (with and without the application
+# metadata, --app) and with --workers 2 (all columns to CSV), Parquet and
+# classification on one core, and the Debian flow meters softflowd (-r,
+# NetFlow v9 to a local nfcapd) and argus (-r -w), when installed. Each is
+# printed as packets/s and as a ratio to cat. Every ratio between two runs
+# comes from REPS pairs run in turn (pair), the median of the pairs' ratios:
+# this VM's speed drifts by a third within minutes, which made ratios of
+# medians measured minutes apart swing (Parquet/CSV 1.00–1.56× in one
+# sitting). Ratios within one run, not absolute times, are what compare
+# across machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/out
@@ -38,6 +41,19 @@ median() {
 	done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 
+# pair A B: runs the shell commands A and B in turn (A, B, A, B, …) REPS
+# times each, so that this VM's drift hits both alike, and prints the
+# median wall time of A, of B, and the median of the per-pair ratios B/A.
+pair() {
+	for _ in $(seq "$REPS"); do
+		echo "$(/usr/bin/time -f %e sh -c "$1" 2>&1 >/dev/null | tail -1) $(/usr/bin/time -f %e sh -c "$2" 2>&1 >/dev/null | tail -1)"
+	done | awk '
+		function median(x, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+			return (k % 2) ? x[(k + 1) / 2] : (x[k / 2] + x[k / 2 + 1]) / 2 }
+		{ a[NR] = $1; b[NR] = $2; r[NR] = $2 / $1 }
+		END { printf "%.3f %.3f %.3f\n", median(a, NR), median(b, NR), median(r, NR) }'
+}
+
 real() {
 	local f=bench/out/real.pcap
 	if [ ! -f $f ]; then
@@ -48,43 +64,41 @@ real() {
 	sum=$(bench/out/flowmeter extract --workers 1 -o /dev/null $f 2>&1)
 	pk=$(echo "$sum" | sed -n 's/.*file, \([0-9]*\) packets.*/\1/p')
 	fl=$(echo "$sum" | sed -n 's/.*flows written \([0-9]*\).*/\1/p')
-	echo "real.pcap: $(du -hL $f | cut -f1), $pk packets, $fl flows; median of $REPS runs"
+	echo "real.pcap: $(du -hL $f | cut -f1), $pk packets, $fl flows; each comparison $REPS interleaved pairs (median wall time, median of the pairs' ratios)"
+	cat $f >/dev/null # page cache
 	local cat_s
 	cat_s=$(median $f cat $f)
 	row() { # name seconds
 		printf '%-40s %6.2f s %12.0f packets/s  %5.2f × cat\n' "$1" "$2" "$(echo "$pk / $2" | bc -l)" "$(echo "$cat_s / $2" | bc -l)"
 	}
 	row "cat > /dev/null" "$cat_s"
-	local one two pq cl
-	one=$(median $f taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter extract --workers 1 -o /dev/null $f)
-	row "flowmeter extract, 1 core" "$one"
-	local noapp
-	noapp=$(median $f taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter extract --app=false --workers 1 -o /dev/null $f)
-	row "flowmeter extract --app=false, 1 core" "$noapp"
-	echo "  application metadata (--app) costs: $(echo "($one - $noapp) / $noapp * 100" | bc -l | xargs printf "%.1f") % of the time"
-	two=$(median $f bench/out/flowmeter extract --workers 2 -o /dev/null $f)
-	row "flowmeter extract --workers 2" "$two"
-	echo "  --workers 2 / 1 core: $(echo "$one / $two" | bc -l | xargs printf "%.2f")×"
-	local csvf
-	csvf=$(median $f taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter extract --workers 1 -o bench/out/real.csv $f)
-	row "flowmeter extract → CSV file, 1 core" "$csvf"
-	pq=$(median $f taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter extract --workers 1 -o bench/out/real.parquet $f)
-	row "flowmeter extract → Parquet file, 1 core" "$pq"
-	echo "  Parquet / CSV file time: $(echo "$pq / $csvf" | bc -l | xargs printf "%.2f")× ($(du -h bench/out/real.parquet | cut -f1) vs $(du -h bench/out/real.csv | cut -f1))"
+	local one="taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter extract -q --workers 1"
+	local p
+	p=($(pair "$one -o /dev/null $f" "$one --app=false -o /dev/null $f"))
+	row "flowmeter extract, 1 core" "${p[0]}"
+	row "flowmeter extract --app=false, 1 core" "${p[1]}"
+	echo "  application metadata (--app) costs: $(echo "(1 / ${p[2]} - 1) * 100" | bc -l | xargs printf "%.1f") % of the time"
+	p=($(pair "$one -o /dev/null $f" "bench/out/flowmeter extract -q --workers 2 -o /dev/null $f"))
+	row "flowmeter extract --workers 2" "${p[1]}"
+	echo "  --workers 2 / 1 core: $(echo "1 / ${p[2]}" | bc -l | xargs printf "%.2f")× (1 core in these pairs: ${p[0]} s)"
+	p=($(pair "$one -o bench/out/real.csv $f" "$one -o bench/out/real.parquet $f"))
+	row "flowmeter extract → CSV file, 1 core" "${p[0]}"
+	row "flowmeter extract → Parquet file, 1 core" "${p[1]}"
+	echo "  Parquet / CSV file time: $(printf "%.2f" "${p[2]}")× ($(du -h bench/out/real.parquet | cut -f1) vs $(du -h bench/out/real.csv | cut -f1))"
 	rm -f bench/out/real.parquet bench/out/real.csv
-	cl=$(median $f taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter classify --workers 1 -o /dev/null $f)
-	row "flowmeter classify, 1 core" "$cl"
-	echo "  classify / extract time: $(echo "$cl / $one" | bc -l | xargs printf "%.2f")×"
+	p=($(pair "$one -o /dev/null $f" "taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter classify -q --workers 1 -o /dev/null $f"))
+	row "flowmeter classify, 1 core" "${p[1]}"
+	echo "  classify / extract time: $(printf "%.2f" "${p[2]}")× (extract in these pairs: ${p[0]} s)"
 	if command -v softflowd >/dev/null && command -v nfcapd >/dev/null; then
-		local d nf sf
+		local d nf
 		d=$(mktemp -d)
 		nfcapd -p 29996 -l "$d" >/dev/null 2>&1 &
 		nf=$!
-		sf=$(median $f taskset -c 0 softflowd -r $f -n 127.0.0.1:29996 -v 9)
+		p=($(pair "$one -o /dev/null $f" "taskset -c 0 softflowd -r $f -n 127.0.0.1:29996 -v 9"))
 		kill $nf 2>/dev/null || true
 		rm -rf "$d"
-		row "softflowd -r (NetFlow v9 → nfcapd)" "$sf"
-		echo "  flowmeter 1 core / softflowd: $(echo "$sf / $one" | bc -l | xargs printf "%.2f")×"
+		row "softflowd -r (NetFlow v9 → nfcapd)" "${p[1]}"
+		echo "  flowmeter 1 core / softflowd: $(printf "%.2f" "${p[2]}")× softflowd's packets/s (flowmeter in these pairs: ${p[0]} s)"
 	else
 		echo "softflowd: not installed (apt-get install softflowd nfdump)"
 	fi

@@ -1,10 +1,13 @@
 package model_test
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/flowmeter/flowmeter/feature"
+	"github.com/flowmeter/flowmeter/flow"
+	"github.com/flowmeter/flowmeter/meter"
 	"github.com/flowmeter/flowmeter/model"
 )
 
@@ -27,6 +30,40 @@ func BenchmarkScore(b *testing.B) {
 		for j := range recs[i] {
 			recs[i][j] = float64(r.IntN(3)) * r.ExpFloat64() * 100
 		}
+	}
+	var z float64
+	for i := 0; b.Loop(); i++ {
+		z += bd.Score(recs[i%len(recs)])
+	}
+	_ = z
+}
+
+// values keeps each record's feature values.
+type values [][]float64
+
+func (v *values) Write(r *feature.Record) error {
+	*v = append(*v, append([]float64(nil), r.Values...))
+	return nil
+}
+func (v *values) Close() error { return nil }
+
+// BenchmarkScoreFlows scores the flows of the sample capture (real
+// traffic's value distributions, where BenchmarkScore's are made up), one
+// after another as classify does.
+func BenchmarkScoreFlows(b *testing.B) {
+	m, err := model.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, _ := feature.NewSchema(m.Early)
+	bd, err := m.Bind(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var recs values
+	mt := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: s}, &recs)
+	if err := mt.RunFiles(context.Background(), []string{"../meter/testdata/sample.pcap"}); err != nil {
+		b.Fatal(err)
 	}
 	var z float64
 	for i := 0; b.Loop(); i++ {
