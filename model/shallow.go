@@ -37,7 +37,7 @@ func newShallow(e *Ensemble, idx []int, f32 bool) *shallow {
 	local := map[int32]uint8{}
 	for ti := range e.Trees {
 		t, c := &e.Trees[ti], &s.trees[ti]
-		// lay puts the subtree at node i in slot j (1..15 splits, 15..30
+		// lay puts the subtree at node i in slot j (0..14 splits, 15..30
 		// leaves); a leaf above the last level fills its slots below.
 		var lay func(i int32, j int) bool
 		lay = func(i int32, j int) bool {
