@@ -133,7 +133,7 @@ type node struct {
 }
 
 // right is 1 for the right child: the compiler makes it a SETcc, no branch.
-func right(b bool) int32 {
+func right[T int32 | uint](b bool) T {
 	if b {
 		return 1
 	}
@@ -206,7 +206,7 @@ func (e ensemble) Score(values []float64, idx []int) float64 {
 	nodes, roots := e.nodes, e.roots
 	step := func(i int32) int32 {
 		n := &nodes[i]
-		return n.left + right(!(values[n.feat] < n.thr))
+		return n.left + right[int32](!(values[n.feat] < n.thr))
 	}
 	z := e.Base
 	t := 0
@@ -243,7 +243,7 @@ func (e ensemble) score32(values []float64) float64 {
 	for t, a := range e.roots {
 		for range e.depth[t] {
 			n := &nodes[a]
-			a = n.left + right(!(float32(values[n.feat]) < float32(n.thr)))
+			a = n.left + right[int32](!(float32(values[n.feat]) < float32(n.thr)))
 		}
 		z += float32(e.leaf[a])
 	}

@@ -127,13 +127,13 @@ func NewClassifier(m *Model, threshold float64) (*Classifier, *feature.Schema, e
 	if threshold < 0 {
 		threshold = m.Threshold
 	}
-	return &Classifier{Model: b, Threshold: threshold, Early: m.Early, cache: newScoreCache(b.idx)}, s, nil
+	return &Classifier{Model: b, Threshold: threshold, Early: m.Early, cache: newScoreCache(b)}, s, nil
 }
 
 // Classify scores r and gives its verdict.
 func (c *Classifier) Classify(r *feature.Record) {
 	if c.cache != nil {
-		r.Score = c.cache.score(c.Model, r.Values)
+		r.Score = c.cache.score(r.Values)
 	} else {
 		r.Score = c.Model.Score(r.Values)
 	}

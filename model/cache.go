@@ -14,7 +14,7 @@ import (
 // checked on every input, so a score it gives is the one Score would.
 type scoreCache struct {
 	mu     sync.Mutex
-	idx    []int     // the inputs' positions in a record
+	b      *Bound    // the model scored; b.idx: the inputs' positions in a record
 	keys   []uint64  // per slot, its inputs' bits
 	hash   []uint64  // per slot; 0 when empty
 	scores []float64 // per slot
@@ -22,22 +22,22 @@ type scoreCache struct {
 
 const cacheSlots = 128
 
-func newScoreCache(idx []int) *scoreCache {
-	return &scoreCache{idx: idx, keys: make([]uint64, cacheSlots*len(idx)), hash: make([]uint64, cacheSlots), scores: make([]float64, cacheSlots)}
+func newScoreCache(b *Bound) *scoreCache {
+	return &scoreCache{b: b, keys: make([]uint64, cacheSlots*len(b.idx)), hash: make([]uint64, cacheSlots), scores: make([]float64, cacheSlots)}
 }
 
-// score returns b's score for a record's values, from the cache or scored
-// and remembered.
-func (c *scoreCache) score(b *Bound, values []float64) float64 {
+// score returns the model's score for a record's values, from the cache or
+// scored and remembered.
+func (c *scoreCache) score(values []float64) float64 {
 	h := uint64(0x9e3779b97f4a7c15)
-	for _, p := range c.idx {
+	for _, p := range c.b.idx {
 		h ^= math.Float64bits(values[p])
 		h *= 0xff51afd7ed558ccd
 		h ^= h >> 29
 	}
 	h |= 1
 	slot := int(h % cacheSlots)
-	n := len(c.idx)
+	n := len(c.b.idx)
 	c.mu.Lock()
 	if c.hash[slot] == h && c.same(c.keys[slot*n:slot*n+n], values) {
 		s := c.scores[slot]
@@ -45,10 +45,10 @@ func (c *scoreCache) score(b *Bound, values []float64) float64 {
 		return s
 	}
 	c.mu.Unlock()
-	s := b.Score(values)
+	s := c.b.Score(values)
 	c.mu.Lock()
 	key := c.keys[slot*n : slot*n+n]
-	for i, p := range c.idx {
+	for i, p := range c.b.idx {
 		key[i] = math.Float64bits(values[p])
 	}
 	c.hash[slot], c.scores[slot] = h, s
@@ -58,7 +58,7 @@ func (c *scoreCache) score(b *Bound, values []float64) float64 {
 
 // same reports whether values hold the inputs key.
 func (c *scoreCache) same(key []uint64, values []float64) bool {
-	for i, p := range c.idx {
+	for i, p := range c.b.idx {
 		if key[i] != math.Float64bits(values[p]) {
 			return false
 		}

@@ -11,9 +11,9 @@ import (
 	"github.com/flowmeter/flowmeter/model"
 )
 
-// BenchmarkScore scores records with the embedded default model: the cost
-// of one verdict.
-func BenchmarkScore(b *testing.B) {
+// bindDefault returns the embedded default model bound to the schema of
+// its early-flow window.
+func bindDefault(b *testing.B) (*model.Bound, *feature.Schema) {
 	m, err := model.Default()
 	if err != nil {
 		b.Fatal(err)
@@ -23,6 +23,13 @@ func BenchmarkScore(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return bd, s
+}
+
+// BenchmarkScore scores records with the embedded default model: the cost
+// of one verdict.
+func BenchmarkScore(b *testing.B) {
+	bd, s := bindDefault(b)
 	r := rand.New(rand.NewPCG(1, 1))
 	recs := make([][]float64, 64)
 	for i := range recs {
@@ -51,15 +58,7 @@ func (v *values) Close() error { return nil }
 // traffic's value distributions, where BenchmarkScore's are made up), one
 // after another as classify does.
 func BenchmarkScoreFlows(b *testing.B) {
-	m, err := model.Default()
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, _ := feature.NewSchema(m.Early)
-	bd, err := m.Bind(s)
-	if err != nil {
-		b.Fatal(err)
-	}
+	bd, s := bindDefault(b)
 	var recs values
 	mt := meter.New(meter.Config{Flow: flow.DefaultConfig, Schema: s}, &recs)
 	if err := mt.RunFiles(context.Background(), []string{"../meter/testdata/sample.pcap"}); err != nil {

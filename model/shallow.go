@@ -139,13 +139,5 @@ func (c *tree4) exit(xs *[256]float64) uint {
 
 // step goes from split j to its child: right when x >= thr.
 func (c *tree4) step(xs *[256]float64, j uint) uint {
-	return 2*j + 1 + b2u(xs[c.in[j%16]] >= c.thr[j%16])
-}
-
-// b2u is 1 for true: the compiler makes it a SETcc, no branch.
-func b2u(b bool) uint {
-	if b {
-		return 1
-	}
-	return 0
+	return 2*j + 1 + right[uint](xs[c.in[j%16]] >= c.thr[j%16])
 }
