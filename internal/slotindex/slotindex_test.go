@@ -2,6 +2,7 @@ package slotindex
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -27,7 +28,7 @@ func TestIndex(t *testing.T) {
 			}
 			x.Remove(tag, it)
 			delete(want, it)
-			byTag[tag] = remove(items, it)
+			byTag[tag] = slices.DeleteFunc(items, func(i int32) bool { return i == it })
 			if got := x.Find(tag, func(i int32) bool { return i == it }); got != -1 {
 				t.Fatalf("step %d: %d found after its removal", step, it)
 			}
@@ -50,13 +51,4 @@ func TestIndex(t *testing.T) {
 	if x.Len() != 0 || x.Find(want[0], func(int32) bool { return true }) != -1 {
 		t.Fatal("Clear left items")
 	}
-}
-
-func remove(s []int32, v int32) []int32 {
-	for i, x := range s {
-		if x == v {
-			return append(s[:i], s[i+1:]...)
-		}
-	}
-	return s
 }
