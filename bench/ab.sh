@@ -4,13 +4,18 @@
 # (user + system, which shows the kernel's part) of each, and the median of
 # the per-pair ratios B/A. One core (taskset -c 1, GOMAXPROCS=1), CSV to
 # /dev/null; the capture is read once first, so both find it cached.
+# WORKERS=N runs --workers N on every core instead.
 #
 #   bench/ab.sh A_BINARY B_BINARY CAPTURE [PAIRS]   # PAIRS: default 9
+#   WORKERS=2 bench/ab.sh A_BINARY B_BINARY CAPTURE
 set -euo pipefail
 a=${1:?usage: bench/ab.sh A_BINARY B_BINARY CAPTURE [PAIRS]} b=${2:?} cap=${3:?} n=${4:-9}
 cat "$cap" >/dev/null
+workers=${WORKERS:-1}
+pin=(taskset -c 1 env GOMAXPROCS=1)
+if [ "$workers" -gt 1 ]; then pin=(); fi
 run() { # binary: "wall cpu" in seconds
-	/usr/bin/time -f '%e %U %S' taskset -c 1 env GOMAXPROCS=1 "$1" extract -q --workers 1 -o /dev/null "$cap" 2>&1 >/dev/null |
+	/usr/bin/time -f '%e %U %S' "${pin[@]}" "$1" extract -q --workers "$workers" -o /dev/null "$cap" 2>&1 >/dev/null |
 		tail -n 1 | awk '{ printf "%s %.3f\n", $1, $2 + $3 }'
 }
 out=$(for _ in $(seq "$n"); do echo "$(run "$a") $(run "$b")"; done)

@@ -90,7 +90,6 @@ type shardItem struct {
 	mark  bool     // not a packet: mark the flow with key as unreachable (ICMP error)
 	srcLo bool     // flow.KeyOf(&meta)'s second result
 	key   flow.Key // the frame's flow (flow.KeyOf), or the quoted one's (mark)
-	meta  packet.Meta
 	pay   [2]int32 // the inspected payload: shardBatch.pay[pay[0]:pay[1]]
 }
 
@@ -99,6 +98,7 @@ type shardBatch struct {
 	n     int           // frames
 	times []int64       // per frame: packet time, or noTime
 	nums  []int         // per frame: number in its capture
+	metas []packet.Meta // per frame: decoded in place (a worker reads its frames' from here)
 	ids   []uint64      // per frame: its flow's record ID (when tracked)
 	in    [][]shardItem // per worker
 	out   [][]flowOut   // per worker, in emission order
@@ -149,6 +149,7 @@ func startSharded(m *Meter, n int) *sharded {
 		b := &shardBatch{
 			times: make([]int64, shardBatchFrames),
 			nums:  make([]int, shardBatchFrames),
+			metas: make([]packet.Meta, shardBatchFrames),
 			ids:   make([]uint64, shardBatchFrames),
 			in:    make([][]shardItem, n),
 			out:   make([][]flowOut, n),
@@ -169,8 +170,8 @@ func (s *sharded) run(ctx context.Context, src capture.Source) error {
 	m := s.m
 	b := s.next(0)
 	var index int64
-	rerr := readFrames(ctx, src, m.capture, func(meta *packet.Meta, data []byte, info capture.Info) bool {
-		s.frame(b, meta, data, info)
+	rerr := readFrames(ctx, src, m.capture, func(_ *packet.Meta, data []byte, info capture.Info) bool {
+		s.frame(b, data, info)
 		index++
 		if b.n < shardBatchFrames {
 			return false
@@ -222,26 +223,28 @@ func (s *sharded) send(b *shardBatch) {
 	s.toWrite <- b
 }
 
-// frame decodes one frame and deals it to its flow's worker.
-func (s *sharded) frame(b *shardBatch, meta *packet.Meta, data []byte, info capture.Info) {
+// frame decodes one frame into the batch and deals it to its flow's worker.
+func (s *sharded) frame(b *shardBatch, data []byte, info capture.Info) {
 	g := int32(b.n)
 	b.n++
 	b.nums[g] = info.Number
 	b.ids[g] = 0
 	b.times[g] = noTime
+	meta := &b.metas[g]
+	meta.Time = info.Time
 	if !s.m.decode(meta, data, info) {
 		return
 	}
 	b.times[g] = meta.Time
 	k, srcLo := flow.KeyOf(meta)
 	w := int(k.ShardHash() % uint64(len(s.workers)))
-	it := shardItem{g: g, srcLo: srcLo, key: k, meta: *meta}
+	var pay [2]int32
 	if p := inspected(s.m.cfg.App, meta, data); len(p) > 0 {
-		it.pay[0] = int32(len(b.pay))
+		pay[0] = int32(len(b.pay))
 		b.pay = append(b.pay, p...)
-		it.pay[1] = int32(len(b.pay))
+		pay[1] = int32(len(b.pay))
 	}
-	b.in[w] = append(b.in[w], it)
+	b.in[w] = append(b.in[w], shardItem{g: g, srcLo: srcLo, key: k, pay: pay})
 	if meta.ICMPError {
 		k := flow.TupleKey(&meta.Inner)
 		w := int(k.ShardHash() % uint64(len(s.workers)))
@@ -291,7 +294,7 @@ func (w *shardWorker) batch(b *shardBatch) {
 				w.st.markUnreachable(it.key)
 				continue
 			}
-			e := w.st.packetKey(&it.meta, it.key, it.srcLo, b.base+int64(g), b.pay[it.pay[0]:it.pay[1]])
+			e := w.st.packetKey(&b.metas[g], it.key, it.srcLo, b.base+int64(g), b.pay[it.pay[0]:it.pay[1]])
 			if track {
 				b.ids[g] = feature.FlowID(e.Key, e.State.First())
 			}
