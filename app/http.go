@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/binary"
+	"math/bits"
 )
 
 // http reads the head of the first HTTP/1.x message of one direction: a
@@ -146,6 +147,24 @@ var attackMarkers = [][]string{
 	{"<script", "javascript:", "onerror="},
 }
 
+// markersAt[c] are the attackMarkers that begin with the byte c, each with
+// its kind (its index in attackMarkers), so that one pass over a target
+// finds them all: the target's bytes rarely begin one, where a search per
+// marker (28 of them) cost 2 % of a real-traffic run.
+var markersAt = func() (t [256][]marker) {
+	for k, kind := range attackMarkers {
+		for _, m := range kind {
+			t[m[0]] = append(t[m[0]], marker{m, uint8(k)})
+		}
+	}
+	return t
+}()
+
+type marker struct {
+	text string
+	kind uint8
+}
+
 // TargetMarkers returns how many kinds of attackMarkers the request target
 // t holds once percent-decoded (twice, for doubly encoded ones) and lower
 // case.
@@ -158,16 +177,15 @@ func TargetMarkers(t []byte) int {
 			d[i] = c + 'a' - 'A'
 		}
 	}
-	n := 0
-	for _, kind := range attackMarkers {
-		for _, m := range kind {
-			if bytes.Contains(d, []byte(m)) {
-				n++
-				break
+	var kinds uint8 // bit k: a marker of kind k is in d
+	for i, c := range d {
+		for _, m := range markersAt[c] {
+			if kinds&(1<<m.kind) == 0 && bytes.HasPrefix(d[i:], []byte(m.text)) {
+				kinds |= 1 << m.kind
 			}
 		}
 	}
-	return n
+	return bits.OnesCount8(kinds)
 }
 
 // decodeTarget appends t with %XX decoded, + as a space, and the app
