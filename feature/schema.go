@@ -362,6 +362,7 @@ type Schema struct {
 	EarlyN   int
 	Features []Feature
 	index    map[string]int
+	values   []func(a *Acc, v *view) float64 // Features' value functions, for Fill
 }
 
 // MaxEarly bounds the early-flow window.
@@ -401,13 +402,16 @@ func NewSchema(earlyN int) (*Schema, error) {
 			}},
 		)
 	}
-	s.buildIndex()
+	s.build()
 	return s, nil
 }
 
-func (s *Schema) buildIndex() {
+// build indexes the features by name and lists their value functions.
+func (s *Schema) build() {
 	s.index = make(map[string]int, len(s.Features))
+	s.values = make([]func(a *Acc, v *view) float64, len(s.Features))
 	for i, f := range s.Features {
+		s.values[i] = f.value
 		if _, dup := s.index[f.Name]; dup {
 			panic("feature: duplicate name " + f.Name)
 		}
@@ -428,7 +432,7 @@ func (s *Schema) Without(names ...string) *Schema {
 			w.Features = append(w.Features, f)
 		}
 	}
-	w.buildIndex()
+	w.build()
 	return w
 }
 
@@ -604,7 +608,8 @@ func (s *Schema) Fill(a *Acc, ctx *ContextValues, dst []float64) {
 	if a.activeEnd > a.activeStart {
 		v.active.Add(sec(a.activeEnd - a.activeStart))
 	}
-	for i := range s.Features {
-		dst[i] = s.Features[i].value(a, v)
+	dst = dst[:len(s.values)] // a dense array of functions, dst's bounds checked once
+	for i, f := range s.values {
+		dst[i] = f(a, v)
 	}
 }
