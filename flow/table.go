@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"math"
 	"net/netip"
 	"unsafe"
 
@@ -129,6 +130,7 @@ type Table[S any] struct {
 	head    [2]int32 // oldest (least recently seen) flow of each list
 	tail    [2]int32
 	now     int64
+	due     int64 // no flow expires while now ≤ due (Expire's shortcut; a lower bound)
 	active  int
 	evicted int64
 }
@@ -142,6 +144,7 @@ func NewTable[S any](cfg Config, reset func(*S)) *Table[S] {
 		index: newIndex(),
 		head:  [2]int32{none, none},
 		tail:  [2]int32{none, none},
+		due:   math.MinInt64,
 	}
 }
 
@@ -302,6 +305,9 @@ func (t *Table[S]) Expire(now int64, emit EmitFunc[S]) {
 		t.now = now
 	}
 	now = t.now
+	if now <= t.due {
+		return
+	}
 	for h := t.head[listOpen]; h != none; h = t.head[listOpen] {
 		e := t.at(h)
 		if now-e.seen <= t.cfg.IdleTimeout {
@@ -320,6 +326,40 @@ func (t *Table[S]) Expire(now int64, emit EmitFunc[S]) {
 		}
 		t.remove(h, e.closed, emit)
 	}
+	t.due = min(t.deadline(listOpen), t.deadline(listClosed))
+}
+
+// deadline is the latest clock at which no flow of list l has expired: its
+// oldest flow's Seen plus the list's timeout. A list is ordered by Seen
+// (every touch sets Seen to the clock, which never goes back, and moves the
+// flow to the tail), so this holds for the whole list until its head
+// changes, and a new head is never older, except the first flow pushed on
+// an empty list (push lowers due for it).
+func (t *Table[S]) deadline(l uint8) int64 {
+	h := t.head[l]
+	if h == none {
+		return math.MaxInt64
+	}
+	return addSat(t.at(h).seen, t.timeout(l))
+}
+
+func (t *Table[S]) timeout(l uint8) int64 {
+	if l == listOpen {
+		return t.cfg.IdleTimeout
+	}
+	return t.cfg.Linger
+}
+
+// addSat is a + b, held within int64.
+func addSat(a, b int64) int64 {
+	c := a + b
+	if b > 0 && c < a {
+		return math.MaxInt64
+	}
+	if b < 0 && c > a {
+		return math.MinInt64
+	}
+	return c
 }
 
 // Flush ends every flow with reason r (or the TCP close reason of a closed
@@ -344,6 +384,7 @@ func (t *Table[S]) Flush(r EndReason, emit EmitFunc[S]) {
 	}
 	t.index.Clear()
 	t.now = 0 // an empty table has no timeline: the next input starts its own
+	t.due = math.MinInt64
 }
 
 func (t *Table[S]) oldest() int32 {
@@ -406,8 +447,9 @@ func (t *Table[S]) push(i int32, l uint8) {
 	e.list, e.prev, e.next = l, t.tail[l], none
 	if t.tail[l] != none {
 		t.at(t.tail[l]).next = i
-	} else {
+	} else { // a new head, whose Seen is (or is about to be) the clock
 		t.head[l] = i
+		t.due = min(t.due, addSat(t.now, t.timeout(l)))
 	}
 	t.tail[l] = i
 }
