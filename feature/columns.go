@@ -5,6 +5,8 @@ import (
 	"github.com/flowmeter/flowmeter/app"
 	"github.com/flowmeter/flowmeter/flow"
 	"math"
+	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -683,14 +685,46 @@ func appendFloat(dst []byte, v float64, c *FloatCache) []byte {
 
 // appendShortest appends v (finite, not 0) as strconv.AppendFloat(dst, v,
 // 'f', -1, 64) would: its shortest digits come from shortestDigits (the
-// algorithm strconv uses) and are laid out here without an exponent.
+// algorithm strconv uses) and are laid out here without an exponent,
+// written in place at dst's end.
 func appendShortest(dst []byte, v float64) []byte {
 	if v < 0 {
 		dst = append(dst, '-')
 		v = -v
 	}
-	var buf [24]byte
-	digs, dp := shortestText(buf[:0], v) // dp: digits before the point
+	q, e, ok := shortestDigits(v)
+	if !ok {
+		var buf [24]byte
+		digs, dp := shortestText(buf[:0], v)
+		return layOut(dst, digs, dp)
+	}
+	nd := decimalLen(q)
+	dp := nd + e // digits before the point
+	switch {
+	case dp <= 0: // 0.000ddd
+		l := len(dst)
+		n := 2 - dp + nd
+		dst = slices.Grow(dst, n+24)[:l+n]
+		dst[l], dst[l+1] = '0', '.'
+		for i := l + 2; i < l+2-dp; i++ {
+			dst[i] = '0'
+		}
+		putDigits((*[24]byte)(dst[l+2-dp:l+2-dp+24]), nd, q)
+		return dst
+	case dp >= nd: // ddd000
+		l := len(dst)
+		dst = slices.Grow(dst, dp+24)[:l+dp]
+		putDigits((*[24]byte)(dst[l:l+24]), nd, q)
+		for i := l + nd; i < l+dp; i++ {
+			dst[i] = '0'
+		}
+		return dst
+	}
+	return appendDecimal(dst, q, nd-dp) // ddd.ddd
+}
+
+// layOut appends the digits digs with the decimal point after dp of them.
+func layOut(dst, digs []byte, dp int) []byte {
 	nd := len(digs)
 	switch {
 	case dp <= 0:
@@ -768,32 +802,44 @@ var decimalTries = [...]struct {
 	p, below float64
 }{{6, 1e6, 1e6}, {9, 1e9, 1e6}, {12, 1e12, 4096}, {15, 1e15, 4}}
 
-// appendDecimal appends m·10⁻ᵈ (d ≥ 1, m not a multiple of 10) as digits
-// with a point: the integer part (0 if none), then exactly d decimals.
+// appendDecimal appends m·10⁻ᵈ (1 ≤ d ≤ 24, m < 10¹⁷ · 10ᵈ) as digits with a
+// point: the integer part (0 if none), then exactly d decimals, written in
+// place at dst's end.
 func appendDecimal(dst []byte, m uint64, d int) []byte {
-	var buf [24]byte
-	// The d decimals: m mod 10^d, with its leading zeros.
 	p := pow10u[d]
-	i := len(buf)
-	j := putDigits(&buf, i, m%p)
-	for j > i-d {
-		j--
-		buf[j] = '0'
+	ip, fp := m/p, m%p
+	ni := max(decimalLen(ip), 1)
+	l := len(dst)
+	n := ni + 1 + d
+	dst = slices.Grow(dst, n+24)[:l+n]
+	// the d decimals: m mod 10^d, with its leading zeros
+	j := l + ni + 1 + putDigits((*[24]byte)(dst[l+ni+1:l+ni+1+24]), d, fp)
+	for i := l + ni + 1; i < j; i++ {
+		dst[i] = '0'
 	}
-	i = j - 1
-	buf[i] = '.'
-	if m /= p; m == 0 {
-		i--
-		buf[i] = '0'
+	dst[l+ni] = '.'
+	if ip == 0 {
+		dst[l] = '0'
+	} else {
+		putDigits((*[24]byte)(dst[l:l+24]), ni, ip)
 	}
-	i = putDigits(&buf, i, m)
-	return append(dst, buf[i:]...)
+	return dst
 }
 
 // pow10u[d] is 10^d.
 var pow10u = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
-// appendInt appends i in decimal, two digits at a time.
+// decimalLen is the number of decimal digits of u (0 for 0).
+func decimalLen(u uint64) int {
+	n := bits.Len64(u) * 1233 >> 12 // ⌊log10(2)·bit length⌋: u has n or n+1 digits
+	if u >= pow10u[n] {
+		n++
+	}
+	return n
+}
+
+// appendInt appends i in decimal, two digits at a time, in place at dst's
+// end.
 func appendInt(dst []byte, i int64) []byte {
 	if i >= 0 && i < 10 {
 		return append(dst, byte('0'+i))
@@ -803,23 +849,11 @@ func appendInt(dst []byte, i int64) []byte {
 		dst = append(dst, '-')
 		u = uint64(-i)
 	}
-	var buf [20]byte
-	n := len(buf)
-	for u >= 100 {
-		q := u / 100
-		r := (u - q*100) * 2
-		n -= 2
-		buf[n], buf[n+1] = digitPairs[r], digitPairs[r+1]
-		u = q
-	}
-	if u >= 10 {
-		n -= 2
-		buf[n], buf[n+1] = digitPairs[u*2], digitPairs[u*2+1]
-	} else {
-		n--
-		buf[n] = byte('0' + u)
-	}
-	return append(dst, buf[n:]...)
+	n := decimalLen(u)
+	l := len(dst)
+	dst = slices.Grow(dst, 24)[:l+n]
+	putDigits((*[24]byte)(dst[l:l+24]), n, u)
+	return dst
 }
 
 const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
