@@ -287,12 +287,16 @@ func (a *Acc) activity(t, gap int64) {
 }
 
 func (a *Acc) addTCP(m *packet.Meta, d flow.Dir, t int64) {
-	f := m.TCPFlags
-	for i := 0; i < 8; i++ {
-		if f&(1<<i) != 0 {
-			a.flags[d][i]++
-		}
-	}
+	f := uint32(m.TCPFlags)
+	c := &a.flags[d&1] // each flag's bit added: no branch per flag
+	c[0] += f & 1
+	c[1] += f >> 1 & 1
+	c[2] += f >> 2 & 1
+	c[3] += f >> 3 & 1
+	c[4] += f >> 4 & 1
+	c[5] += f >> 5 & 1
+	c[6] += f >> 6 & 1
+	c[7] += f >> 7 & 1
 	if !a.winSeen[d] {
 		a.winSeen[d] = true
 		a.initWin[d] = int32(m.Window)
