@@ -640,14 +640,14 @@ func AppendValue(dst []byte, r *Record, c Column) []byte {
 
 // AppendFloat appends v in the shortest decimal form that reads back exactly,
 // without an exponent: what strconv.AppendFloat(dst, v, 'f', -1, 64) gives,
-// faster for the values records mostly hold (whole numbers, and times with
-// at most microsecond or nanosecond digits). NaN and ±Inf never occur in a
-// record; they are written as 0 should a bug ever produce one, and the tests
-// check that none does.
+// faster: whole numbers (most values) as integers, fractions from their
+// shortest digits (shortestDigits) laid out in place. NaN and ±Inf never
+// occur in a record; they are written as 0 should a bug ever produce one,
+// and the tests check that none does.
 func AppendFloat(dst []byte, v float64) []byte { return appendFloat(dst, v, nil) }
 
-// appendFloat is AppendFloat, remembering the values written with all
-// their digits in c when c is not nil (FloatCache).
+// appendFloat is AppendFloat, remembering the fractions it writes in c
+// when c is not nil (FloatCache).
 func appendFloat(dst []byte, v float64, c *FloatCache) []byte {
 	if !(v > -1e15 && v < 1e15) { // also NaN
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -661,18 +661,10 @@ func appendFloat(dst []byte, v float64, c *FloatCache) []byte {
 		return appendInt(dst, i)
 	}
 	var s *floatSlot
-	if c != nil { // a remembered value skips shortDecimal's divisions too
+	if c != nil {
 		s = c.slot(v)
 		if s.n != 0 && s.bits == math.Float64bits(v) {
 			return append(dst, s.text[:s.n]...)
-		}
-	}
-	if a := math.Abs(v); a < 1e6 {
-		if m, d, ok := shortDecimal(a); ok {
-			if v < 0 {
-				dst = append(dst, '-')
-			}
-			return appendDecimal(dst, m, d)
 		}
 	}
 	from := len(dst)
@@ -769,38 +761,6 @@ func shortestText(buf []byte, v float64) (digs []byte, dp int) {
 
 // zeros pads appendShortest's numbers (|exponent| ≤ 324).
 var zeros = []byte(strings.Repeat("0", 330))
-
-// shortDecimal finds the shortest decimal m·10⁻ᵈ (d ≤ 15) that reads back
-// as v (0 < v < 1e6, not whole), if there is one. Reading back rounds m/10ᵈ
-// to the nearest float64, as the division m/10ᵈ does (both exact: m < 2⁵³),
-// so m/10ᵈ == v is the test. d is tried only where the gap between v and
-// its neighbouring floats is under 10⁻ᵈ: then at most one m can pass, and
-// it is the shortest form, the one strconv finds, once trailing zeros are
-// dropped (a form with fewer decimals would be the same number at this d).
-func shortDecimal(v float64) (m uint64, d int, ok bool) {
-	for _, t := range decimalTries {
-		if v >= t.below {
-			break
-		}
-		f := math.Floor(v*t.p + 0.5)
-		if f/t.p == v {
-			m, d := uint64(f), t.d
-			for m%10 == 0 {
-				m /= 10
-				d--
-			}
-			return m, d, true
-		}
-	}
-	return 0, 0, false
-}
-
-// decimalTries are the numbers of decimals shortDecimal tries, each below a
-// bound where the floats are closer than 10⁻ᵈ and v·10ᵈ < 2⁵³.
-var decimalTries = [...]struct {
-	d        int
-	p, below float64
-}{{6, 1e6, 1e6}, {9, 1e9, 1e6}, {12, 1e12, 4096}, {15, 1e15, 4}}
 
 // appendDecimal appends m·10⁻ᵈ (1 ≤ d ≤ 24, m < 10¹⁷ · 10ᵈ) as digits with a
 // point: the integer part (0 if none), then exactly d decimals, written in

@@ -2,12 +2,12 @@ package feature
 
 import "math"
 
-// FloatCache remembers the text of recent values that AppendFloat writes
-// with all their digits (means, standard deviations, rates: strconv's
-// shortest form, the costliest part of a real-traffic record). Such values
-// repeat a lot across flows (a rate of n/60 per second, the mean of a
-// handshake's sizes): on a lab capture, 40 % of them were among the last
-// few thousand written. The zero value is ready to use; not safe for
+// FloatCache remembers the text of recent fractions that AppendFloat writes
+// (times, means, standard deviations, rates: their shortest digits are the
+// costliest part of a real-traffic record). Such values repeat a lot across
+// flows (a rate of n/60 per second, the mean of a handshake's sizes): on a
+// lab capture, 40 % of the long ones were among the last few thousand
+// written. The zero value is ready to use; not safe for
 // concurrent use (each encoder keeps its own).
 type FloatCache struct {
 	slots [floatCacheSlots]floatSlot
