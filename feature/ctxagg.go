@@ -71,12 +71,18 @@ func insertSorted(s, buf []int64, v int64) []int64 {
 	if len(s) == cap(s) {
 		s = buf[:copy(buf, s)]
 	}
+	if len(s) == 0 || v >= s[len(s)-1] { // the usual case: the latest
+		return append(s, v)
+	}
 	i, _ := slices.BinarySearch(s, v)
 	return slices.Insert(s, i, v)
 }
 
 // removeSorted removes one v from s, moving the shorter side.
 func removeSorted(s []int64, v int64) []int64 {
+	if s[0] == v { // the usual case: the earliest
+		return s[1:]
+	}
 	i, _ := slices.BinarySearch(s, v) // v is there
 	if i < len(s)/2 {
 		copy(s[1:i+1], s[:i])
