@@ -288,6 +288,11 @@ func (s *State) set(f Field, v []byte) {
 	if off > 60000 {
 		return
 	}
+	if w := v[:min(len(v), MaxText-3)]; printable(w) { // the usual case: copied whole
+		s.text = append(s.text, w...)
+		s.spans[f] = span{uint16(off), uint16(len(w))}
+		return
+	}
 	const hex = "0123456789abcdef"
 	for _, c := range v {
 		if len(s.text)-off+4 > MaxText {
@@ -303,6 +308,18 @@ func (s *State) set(f Field, v []byte) {
 		}
 	}
 	s.spans[f] = span{uint16(off), uint16(len(s.text) - off)}
+}
+
+// printable reports whether set writes every byte of w as it is: printable
+// ASCII other than the backslash. (set writes at most MaxText−3 such bytes:
+// it stops once the text could not take a 4-byte escape.)
+func printable(w []byte) bool {
+	for _, c := range w {
+		if c == '\\' || c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // setRaw records text known to be printable (digits, hex, names).
