@@ -215,3 +215,40 @@ func TestContextBounded(t *testing.T) {
 		}
 	}
 }
+
+// A group of features is filled by one function where the run is whole
+// and by each member's own function where Without splits it: both give
+// the same values. The flow has packets both ways, flags, early packets
+// and context values.
+func TestSchemaGroupsSplit(t *testing.T) {
+	full, err := feature.NewSchema(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a feature.Acc
+	a.EarlyN = 4
+	for i, f := range []uint8{packet.FlagSYN, packet.FlagSYN | packet.FlagACK, packet.FlagACK, packet.FlagPSH | packet.FlagACK, packet.FlagFIN | packet.FlagACK} {
+		m := packet.Meta{Time: int64(1e9 + i*3_000_000 + i*i*777), Proto: packet.ProtoTCP, Version: 4, IPLen: 40 + 10*i,
+			L4HdrLen: 20, PayloadLen: 10 * i, TCPFlags: f, Seq: uint32(1 + 100*i), Ack: uint32(i), Window: uint16(100 + i)}
+		a.Add(&m, flow.Dir(i%2))
+	}
+	var ctx feature.ContextValues
+	for i := range ctx {
+		ctx[i] = float64(i) + 0.25
+	}
+	want := make([]float64, full.Len())
+	full.Fill(&a, &ctx, want)
+	// one member out of every group: every group split
+	split := full.Without("fwd_pkt_len_max", "bwd_ip_len_mean", "flow_iat_mean_s", "active_std_s", "idle_min_s",
+		"bwd_syn_count", full.Names()[full.Index("early_1_dir")-1], "early_2_size")
+	got := make([]float64, split.Len())
+	split.Fill(&a, &ctx, got)
+	for i, name := range split.Names() {
+		if w := want[full.Index(name)]; got[i] != w && !(math.IsNaN(w) && math.IsNaN(got[i])) {
+			t.Errorf("%s = %v split, %v whole", name, got[i], w)
+		}
+	}
+	if split.Len() != full.Len()-8 {
+		t.Fatalf("%d features, want %d", split.Len(), full.Len()-8)
+	}
+}

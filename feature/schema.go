@@ -18,7 +18,37 @@ type Feature struct {
 	Unit    string
 	Formula string
 	value   func(a *Acc, v *view) float64
+	group   *group // when one of a group: its place in it is slot
+	slot    int
 }
+
+// A group is a run of features whose values one function fills at once (a
+// Stat's four numbers, the flag counts, the context, the early packets):
+// Fill calls it once where the run is whole, instead of a function per
+// value. Each member's own value function fills the group and picks its
+// slot, for a schema that splits the run (Without).
+type group struct {
+	n    int
+	fill func(a *Acc, v *view, dst []float64) // len(dst) == n
+}
+
+// grouped returns the features named by specs (name, unit, formula each),
+// in order, as one group filled by fill.
+func grouped(specs [][3]string, fill func(a *Acc, v *view, dst []float64)) []Feature {
+	g := &group{n: len(specs), fill: fill}
+	fs := make([]Feature, len(specs))
+	for i, sp := range specs {
+		fs[i] = Feature{Name: sp[0], Unit: sp[1], Formula: sp[2], group: g, slot: i, value: func(a *Acc, v *view) float64 {
+			var t [maxGroup]float64
+			g.fill(a, v, t[:g.n])
+			return t[i]
+		}}
+	}
+	return fs
+}
+
+// maxGroup bounds a group's size: the early features of MaxEarly packets.
+const maxGroup = 3 * MaxEarly
 
 // view holds values derived once per record and shared by several features.
 type view struct {
@@ -89,14 +119,22 @@ func buildFixed() []Feature {
 		add(dn+"_bytes_per_s", "bytes/s", dn+"_bytes / duration_s (0 when duration_s = 0)", func(a *Acc, v *view) float64 { return rate(float64(a.ipBytes[d]), v) })
 		add(dn+"_packets_per_s", "packets/s", dn+"_packets / duration_s (0 when duration_s = 0)", func(a *Acc, v *view) float64 { return rate(float64(a.n[d]), v) })
 	}
-	for d, dn := range dirNames {
-		for i, fn := range flagNames {
-			add(dn+"_"+fn+"_count", "packets", dn+" TCP packets with the "+strings.ToUpper(fn)+" flag set", func(a *Acc, v *view) float64 { return float64(a.flags[d][i]) })
+	var flagSpecs [][3]string
+	for _, dn := range dirNames {
+		for _, fn := range flagNames {
+			flagSpecs = append(flagSpecs, [3]string{dn + "_" + fn + "_count", "packets", dn + " TCP packets with the " + strings.ToUpper(fn) + " flag set"})
 		}
 	}
-	for i, fn := range flagNames {
-		add(fn+"_count", "packets", "fwd_"+fn+"_count + bwd_"+fn+"_count", func(a *Acc, v *view) float64 { return float64(a.flags[0][i] + a.flags[1][i]) })
+	for _, fn := range flagNames {
+		flagSpecs = append(flagSpecs, [3]string{fn + "_count", "packets", "fwd_" + fn + "_count + bwd_" + fn + "_count"})
 	}
+	fs = append(fs, grouped(flagSpecs, func(a *Acc, v *view, dst []float64) {
+		dst = dst[:24]
+		for i := range 8 {
+			f, b := a.flags[0][i], a.flags[1][i]
+			dst[i], dst[8+i], dst[16+i] = float64(f), float64(b), float64(f+b)
+		}
+	})...)
 	add("down_up_ratio", "1", "bwd_packets / fwd_packets (0 when fwd_packets = 0); a real ratio, not CIC's integer division", func(a *Acc, v *view) float64 { return ratio(float64(a.n[1]), float64(a.n[0])) })
 	for d, dn := range dirNames {
 		add(dn+"_bulk_bytes_avg", "bytes", "Σ payload bytes in "+dn+" bulks / number of "+dn+" bulks (0 when none); a bulk is ≥ 4 consecutive "+dn+" payload packets, each ≤ 1 s after the previous, with no payload packet of the other direction in between", func(a *Acc, v *view) float64 {
@@ -331,27 +369,42 @@ func statFeatures(fs *[]Feature, base, unit, what string, get func(a *Acc, v *vi
 	if unit == "s" {
 		suffix = "_s"
 	}
+	var specs [][3]string
 	for _, sc := range scopes {
-		idx := sc.idx
-		*fs = append(*fs,
-			Feature{sc.prefix + base + "_min" + suffix, unit, "minimum " + what + " over " + sc.words + " (0 when none)", func(a *Acc, v *view) float64 { return get(a, v, idx).Min }},
-			Feature{sc.prefix + base + "_max" + suffix, unit, "maximum " + what + " over " + sc.words + " (0 when none)", func(a *Acc, v *view) float64 { return get(a, v, idx).Max }},
-			Feature{sc.prefix + base + "_mean" + suffix, unit, "mean " + what + " over " + sc.words + " (0 when none)", func(a *Acc, v *view) float64 { return get(a, v, idx).Mean }},
-			Feature{sc.prefix + base + "_std" + suffix, unit, "sample standard deviation √(Σ(x−mean)²/(n−1)) of " + what + " over " + sc.words + " (0 when n < 2)", func(a *Acc, v *view) float64 { return get(a, v, idx).Std() }},
+		specs = append(specs,
+			[3]string{sc.prefix + base + "_min" + suffix, unit, "minimum " + what + " over " + sc.words + " (0 when none)"},
+			[3]string{sc.prefix + base + "_max" + suffix, unit, "maximum " + what + " over " + sc.words + " (0 when none)"},
+			[3]string{sc.prefix + base + "_mean" + suffix, unit, "mean " + what + " over " + sc.words + " (0 when none)"},
+			[3]string{sc.prefix + base + "_std" + suffix, unit, "sample standard deviation √(Σ(x−mean)²/(n−1)) of " + what + " over " + sc.words + " (0 when n < 2)"},
 		)
-		if withVar && idx == all {
-			*fs = append(*fs, Feature{sc.prefix + base + "_var", unit + "²", "sample variance Σ(x−mean)²/(n−1) of " + what + " over " + sc.words + " (0 when n < 2)", func(a *Acc, v *view) float64 { return get(a, v, idx).Var() }})
+		if withVar && sc.idx == all {
+			specs = append(specs, [3]string{sc.prefix + base + "_var", unit + "²", "sample variance Σ(x−mean)²/(n−1) of " + what + " over " + sc.words + " (0 when n < 2)"})
 		}
 	}
+	*fs = append(*fs, grouped(specs, func(a *Acc, v *view, dst []float64) {
+		j := 0
+		for _, sc := range scopes {
+			st := get(a, v, sc.idx)
+			dst[j], dst[j+1], dst[j+2], dst[j+3] = st.Min, st.Max, st.Mean, st.Std()
+			j += 4
+			if withVar && sc.idx == all {
+				dst[j] = st.Var()
+				j++
+			}
+		}
+	})...)
 }
 
 func periodFeatures(fs *[]Feature, base, what string, get func(a *Acc, v *view) *Stat) {
-	*fs = append(*fs,
-		Feature{base + "_mean_s", "s", "mean length of an " + what + " (0 when none)", func(a *Acc, v *view) float64 { return get(a, v).Mean }},
-		Feature{base + "_std_s", "s", "sample standard deviation of those lengths (0 when fewer than 2)", func(a *Acc, v *view) float64 { return get(a, v).Std() }},
-		Feature{base + "_max_s", "s", "longest " + base + " period (0 when none)", func(a *Acc, v *view) float64 { return get(a, v).Max }},
-		Feature{base + "_min_s", "s", "shortest " + base + " period (0 when none)", func(a *Acc, v *view) float64 { return get(a, v).Min }},
-	)
+	*fs = append(*fs, grouped([][3]string{
+		{base + "_mean_s", "s", "mean length of an " + what + " (0 when none)"},
+		{base + "_std_s", "s", "sample standard deviation of those lengths (0 when fewer than 2)"},
+		{base + "_max_s", "s", "longest " + base + " period (0 when none)"},
+		{base + "_min_s", "s", "shortest " + base + " period (0 when none)"},
+	}, func(a *Acc, v *view, dst []float64) {
+		st := get(a, v)
+		dst[0], dst[1], dst[2], dst[3] = st.Mean, st.Std(), st.Max, st.Min
+	})...)
 }
 
 // Schema is the ordered list of a record's numeric features: the per-flow
@@ -362,7 +415,14 @@ type Schema struct {
 	EarlyN   int
 	Features []Feature
 	index    map[string]int
-	values   []func(a *Acc, v *view) float64 // Features' value functions, for Fill
+	steps    []fillStep // how Fill fills the features, in order
+}
+
+// fillStep fills one feature (value) or a whole group (fill) at dst[at:].
+type fillStep struct {
+	at    int
+	value func(a *Acc, v *view) float64
+	g     *group
 }
 
 // MaxEarly bounds the early-flow window.
@@ -374,33 +434,32 @@ func NewSchema(earlyN int) (*Schema, error) {
 		return nil, fmt.Errorf("early-flow window %d out of range 0..%d", earlyN, MaxEarly)
 	}
 	s := &Schema{EarlyN: earlyN, Features: append([]Feature(nil), fixed...)}
-	for i, c := range contextFeatures {
-		i := i
-		s.Features = append(s.Features, Feature{c.name, c.unit, c.formula, func(a *Acc, v *view) float64 { return v.ctx[i] }})
+	var ctxSpecs [][3]string
+	for _, c := range contextFeatures {
+		ctxSpecs = append(ctxSpecs, [3]string{c.name, c.unit, c.formula})
 	}
-	for i := 0; i < earlyN; i++ {
-		i := i
-		p := fmt.Sprintf("early_%d_", i+1)
-		s.Features = append(s.Features,
-			Feature{p + "dir", "1", fmt.Sprintf("direction of packet %d: 0 fwd, 1 bwd; −1 when the flow has fewer packets", i+1), func(a *Acc, v *view) float64 {
-				if i >= a.earlyCount() {
-					return -1
+	s.Features = append(s.Features, grouped(ctxSpecs, func(a *Acc, v *view, dst []float64) { copy(dst, v.ctx[:]) })...)
+	if earlyN > 0 {
+		var specs [][3]string
+		for i := 1; i <= earlyN; i++ {
+			p := fmt.Sprintf("early_%d_", i)
+			specs = append(specs,
+				[3]string{p + "dir", "1", fmt.Sprintf("direction of packet %d: 0 fwd, 1 bwd; −1 when the flow has fewer packets", i)},
+				[3]string{p + "size", "bytes", fmt.Sprintf("IP length of packet %d; −1 when the flow has fewer packets", i)},
+				[3]string{p + "gap_s", "s", fmt.Sprintf("time from the previous packet to packet %d (0 for packet 1); −1 when the flow has fewer packets", i)},
+			)
+		}
+		s.Features = append(s.Features, grouped(specs, func(a *Acc, v *view, dst []float64) {
+			n := min(a.earlyCount(), earlyN)
+			for i := range earlyN {
+				if i >= n {
+					dst[3*i], dst[3*i+1], dst[3*i+2] = -1, -1, -1
+					continue
 				}
-				return float64(a.earlyAt(i).dir())
-			}},
-			Feature{p + "size", "bytes", fmt.Sprintf("IP length of packet %d; −1 when the flow has fewer packets", i+1), func(a *Acc, v *view) float64 {
-				if i >= a.earlyCount() {
-					return -1
-				}
-				return float64(a.earlyAt(i).size())
-			}},
-			Feature{p + "gap_s", "s", fmt.Sprintf("time from the previous packet to packet %d (0 for packet 1); −1 when the flow has fewer packets", i+1), func(a *Acc, v *view) float64 {
-				if i >= a.earlyCount() {
-					return -1
-				}
-				return sec(a.earlyAt(i).gap())
-			}},
-		)
+				e := a.earlyAt(i)
+				dst[3*i], dst[3*i+1], dst[3*i+2] = float64(e.dir()), float64(e.size()), sec(e.gap())
+			}
+		})...)
 	}
 	s.build()
 	return s, nil
@@ -409,14 +468,36 @@ func NewSchema(earlyN int) (*Schema, error) {
 // build indexes the features by name and lists their value functions.
 func (s *Schema) build() {
 	s.index = make(map[string]int, len(s.Features))
-	s.values = make([]func(a *Acc, v *view) float64, len(s.Features))
+	s.steps = s.steps[:0]
+	for i := 0; i < len(s.Features); {
+		if g := s.Features[i].group; g != nil && s.whole(i, g) {
+			s.steps = append(s.steps, fillStep{at: i, g: g})
+			i += g.n
+			continue
+		}
+		s.steps = append(s.steps, fillStep{at: i, value: s.Features[i].value})
+		i++
+	}
 	for i, f := range s.Features {
-		s.values[i] = f.value
 		if _, dup := s.index[f.Name]; dup {
 			panic("feature: duplicate name " + f.Name)
 		}
 		s.index[f.Name] = i
 	}
+}
+
+// whole reports whether the features from i on are all of group g, in
+// order.
+func (s *Schema) whole(i int, g *group) bool {
+	if i+g.n > len(s.Features) {
+		return false
+	}
+	for k := range g.n {
+		if f := &s.Features[i+k]; f.group != g || f.slot != k {
+			return false
+		}
+	}
+	return true
 }
 
 // Without returns a copy of s without the named features: the schema as
@@ -608,8 +689,12 @@ func (s *Schema) Fill(a *Acc, ctx *ContextValues, dst []float64) {
 	if a.activeEnd > a.activeStart {
 		v.active.Add(sec(a.activeEnd - a.activeStart))
 	}
-	dst = dst[:len(s.values)] // a dense array of functions, dst's bounds checked once
-	for i, f := range s.values {
-		dst[i] = f(a, v)
+	dst = dst[:len(s.Features)]
+	for _, st := range s.steps {
+		if st.g != nil {
+			st.g.fill(a, v, dst[st.at:st.at+st.g.n])
+		} else {
+			dst[st.at] = st.value(a, v)
+		}
 	}
 }
