@@ -337,25 +337,25 @@ func (s *sharded) writer() {
 	for b := range s.toWrite {
 		b.wg.Wait()
 		clear(heads)
-		for g := int32(0); g <= int32(b.n); g++ {
-			for {
-				best := -1
-				for w, h := range heads {
-					if h < len(b.out[w]) && b.out[w][h].g == g &&
-						(best < 0 || before(&b.out[w][h], &b.out[best][heads[best]])) {
-						best = w
-					}
+		next := int32(0) // the frames before next are done
+		for {
+			best := -1 // the worker whose next flow comes first
+			for w, h := range heads {
+				if h < len(b.out[w]) && (best < 0 || b.out[w][h].g < b.out[best][heads[best]].g ||
+					b.out[w][h].g == b.out[best][heads[best]].g && before(&b.out[w][h], &b.out[best][heads[best]])) {
+					best = w
 				}
-				if best < 0 {
-					break
-				}
-				s.write(&b.out[best][heads[best]])
-				heads[best]++
 			}
-			if g < int32(b.n) {
-				s.frameDone(b, g)
+			if best < 0 {
+				break
 			}
+			f := &b.out[best][heads[best]]
+			next = s.framesDone(b, next, f.g)
+			s.write(f)
+			heads[best]++
 		}
+		s.framesDone(b, next, int32(b.n))
+		s.stats.MaxActive = max(s.stats.MaxActive, peakOpen(b))
 		if b.flush {
 			s.flushAll()
 		}
@@ -366,21 +366,33 @@ func (s *sharded) writer() {
 	}
 }
 
-// frameDone passes on frame g's flow ID and counts the flows open after it
-// in all the tables: the true peak, as one table would count it.
-func (s *sharded) frameDone(b *shardBatch, g int32) {
-	m := s.m
-	if m.trackIDs {
-		m.onPacket(b.nums[g], b.ids[g])
+// framesDone passes on the flow IDs of frames from up to before end (when
+// they are tracked), in frame order, after the flows ended at an earlier
+// frame were written; it returns end.
+func (s *sharded) framesDone(b *shardBatch, from, end int32) int32 {
+	if m := s.m; m.trackIDs {
+		for g := from; g < end; g++ {
+			m.onPacket(b.nums[g], b.ids[g])
+		}
 	}
-	if b.times[g] == noTime {
-		return
+	return end
+}
+
+// peakOpen is the most flows open in all the tables together after any
+// decoded frame of b: the true peak, as one table would count it.
+func peakOpen(b *shardBatch) int {
+	peak := 0
+	for g := range b.n {
+		if b.times[g] == noTime {
+			continue
+		}
+		open := 0
+		for w := range b.open {
+			open += int(b.open[w][g])
+		}
+		peak = max(peak, open)
 	}
-	open := 0
-	for w := range b.open {
-		open += int(b.open[w][g])
-	}
-	s.stats.MaxActive = max(s.stats.MaxActive, open)
+	return peak
 }
 
 // flushAll ends the flows still open at the end of the input in the order
