@@ -759,12 +759,12 @@ func shortestText(buf []byte, v float64) (digs []byte, dp int) {
 	return digs, exp + 1
 }
 
-// zeros pads appendShortest's numbers (|exponent| ≤ 324).
+// zeros pads layOut's numbers (|exponent| ≤ 324).
 var zeros = []byte(strings.Repeat("0", 330))
 
-// appendDecimal appends m·10⁻ᵈ (1 ≤ d ≤ 24, m < 10¹⁷ · 10ᵈ) as digits with a
-// point: the integer part (0 if none), then exactly d decimals, written in
-// place at dst's end.
+// appendDecimal appends m·10⁻ᵈ (1 ≤ d ≤ 19; at most 24 digits before the
+// point) as digits with a point: the integer part (0 if none), then exactly
+// d decimals, written in place at dst's end.
 func appendDecimal(dst []byte, m uint64, d int) []byte {
 	p := pow10u[d]
 	ip, fp := m/p, m%p
@@ -798,8 +798,7 @@ func decimalLen(u uint64) int {
 	return n
 }
 
-// appendInt appends i in decimal, two digits at a time, in place at dst's
-// end.
+// appendInt appends i in decimal, in place at dst's end.
 func appendInt(dst []byte, i int64) []byte {
 	if i >= 0 && i < 10 {
 		return append(dst, byte('0'+i))

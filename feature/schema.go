@@ -418,7 +418,7 @@ type Schema struct {
 	steps    []fillStep // how Fill fills the features, in order
 }
 
-// fillStep fills one feature (value) or a whole group (fill) at dst[at:].
+// fillStep fills one feature (value) or a whole group (g) at dst[at:].
 type fillStep struct {
 	at    int
 	value func(a *Acc, v *view) float64

@@ -53,6 +53,11 @@ func before(a, b *flowOut) bool {
 	return a.touch < b.touch
 }
 
+// endsFirst orders two flows ended within a batch: by frame, then before.
+func endsFirst(a, b *flowOut) bool {
+	return a.g < b.g || a.g == b.g && before(a, b)
+}
+
 // flushBefore orders two flows ended by the flush at the end of an input.
 func flushBefore(a, b *flow.Entry[flowState]) bool {
 	if a.Seen() != b.Seen() {
@@ -341,8 +346,7 @@ func (s *sharded) writer() {
 		for {
 			best := -1 // the worker whose next flow comes first
 			for w, h := range heads {
-				if h < len(b.out[w]) && (best < 0 || b.out[w][h].g < b.out[best][heads[best]].g ||
-					b.out[w][h].g == b.out[best][heads[best]].g && before(&b.out[w][h], &b.out[best][heads[best]])) {
+				if h < len(b.out[w]) && (best < 0 || endsFirst(&b.out[w][h], &b.out[best][heads[best]])) {
 					best = w
 				}
 			}
