@@ -18,6 +18,7 @@ import (
 	"math"
 	"reflect"
 	"unicode/utf8"
+	"unsafe"
 
 	pq "github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
@@ -62,6 +63,7 @@ type Writer struct {
 	cols  []feature.Column
 	kinds []kind
 	index []int      // leaf column index of each column
+	runs  []run      // how Write fills a row's words (cols compiled)
 	words []uint64   // the rows not yet written, row after row: each column's int64 or float64 bits, or where its text is in text (start<<32 | end)
 	col   []pq.Value // one column's values as flushRows hands them over
 	rows  int        // rows in words
@@ -69,6 +71,41 @@ type Writer struct {
 	buf   []byte
 	n     int
 	err   error
+}
+
+// A run is how Write fills words[at:at+n] of a row: n consecutive features
+// from Values[index] as they are (doubles, their bits copied) or as whole
+// numbers (counts), or one column by its kind (other).
+type run struct {
+	op           uint8
+	at, index, n int
+}
+
+const (
+	runDoubles = iota
+	runCounts
+	runOther
+)
+
+// compile makes the runs of cols.
+func compile(cols []feature.Column, kinds []kind) []run {
+	var runs []run
+	for i, c := range cols {
+		r := run{op: runOther, at: i, index: c.Index, n: 1}
+		switch {
+		case c.Field != feature.FieldFeature:
+		case kinds[i] == kDouble && (c.Scale == 0 || c.Scale == 1): // x·1 is x
+			r.op = runDoubles
+		case kinds[i] == kInt:
+			r.op = runCounts
+		}
+		if k := len(runs) - 1; k >= 0 && r.op != runOther && runs[k].op == r.op && runs[k].index+runs[k].n == r.index {
+			runs[k].n++ // the run goes on
+			continue
+		}
+		runs = append(runs, r)
+	}
+	return runs
 }
 
 // batchRows is how many rows Write gathers before it hands each column's
@@ -111,6 +148,7 @@ func NewWriter(w io.Writer, cols []feature.Column) *Writer {
 		}
 		fields = append(fields, f)
 	}
+	pw.runs = compile(cols, pw.kinds)
 	pw.words = make([]uint64, 0, batchRows*len(cols))
 	pw.col = make([]pq.Value, batchRows)
 	schema := pq.SchemaOf(reflect.New(reflect.StructOf(fields)).Elem().Interface())
@@ -183,58 +221,20 @@ func (w *Writer) Write(r *feature.Record) error {
 	if w.err != nil {
 		return w.err
 	}
-	for i := range w.cols {
-		c := &w.cols[i]
-		var word uint64
-		switch w.kinds[i] {
-		case kText:
-			start := len(w.text)
-			w.text = feature.AppendValue(w.text, r, *c)
-			if !utf8.Valid(w.text[start:]) {
-				w.buf = append(w.buf[:0], w.text[start:]...)
-				w.text = appendUTF8(w.text[:start], w.buf)
+	start := len(w.words)
+	row := w.words[start : start+len(w.cols)] // words holds batchRows rows: no growth
+	w.words = w.words[:start+len(w.cols)]
+	for _, rn := range w.runs {
+		switch rn.op {
+		case runDoubles:
+			copy(row[rn.at:rn.at+rn.n], unsafe.Slice((*uint64)(unsafe.Pointer(&r.Values[rn.index])), rn.n))
+		case runCounts:
+			for k, v := range r.Values[rn.index : rn.index+rn.n] {
+				row[rn.at+k] = uint64(int64(v))
 			}
-			word = uint64(start)<<32 | uint64(len(w.text))
-		case kTime:
-			t := r.First
-			if c.Field == feature.FieldLast {
-				t = r.Last
-			}
-			word = uint64(t / 1000)
-		case kInt:
-			var n int64
-			switch c.Field {
-			case feature.FieldSrcPort:
-				n = int64(r.Src.Port())
-			case feature.FieldDstPort:
-				n = int64(r.Dst.Port())
-			case feature.FieldProto:
-				n = int64(r.Proto)
-			case feature.FieldVersion:
-				n = int64(r.Version)
-			case feature.FieldVLAN:
-				n = int64(r.VLAN)
-			case feature.FieldFirstMs:
-				n = r.First / 1e6
-			case feature.FieldLastMs:
-				n = r.Last / 1e6
-			case feature.FieldNFExpiration:
-				n = int64(feature.NFExpiration(r.End))
-			default:
-				n = int64(r.Values[c.Index])
-			}
-			word = uint64(n)
 		default:
-			x := r.Score
-			if c.Field == feature.FieldFeature {
-				x = r.Values[c.Index]
-				if c.Scale != 0 {
-					x *= c.Scale
-				}
-			}
-			word = math.Float64bits(x)
+			row[rn.at] = w.word(r, rn.at)
 		}
-		w.words = append(w.words, word)
 	}
 	w.rows++
 	if w.rows >= batchRows {
@@ -247,6 +247,58 @@ func (w *Writer) Write(r *feature.Record) error {
 		}
 	}
 	return w.err
+}
+
+// word is column i's word of r.
+func (w *Writer) word(r *feature.Record, i int) uint64 {
+	c := &w.cols[i]
+	switch w.kinds[i] {
+	case kText:
+		start := len(w.text)
+		w.text = feature.AppendValue(w.text, r, *c)
+		if !utf8.Valid(w.text[start:]) {
+			w.buf = append(w.buf[:0], w.text[start:]...)
+			w.text = appendUTF8(w.text[:start], w.buf)
+		}
+		return uint64(start)<<32 | uint64(len(w.text))
+	case kTime:
+		t := r.First
+		if c.Field == feature.FieldLast {
+			t = r.Last
+		}
+		return uint64(t / 1000)
+	case kInt:
+		var n int64
+		switch c.Field {
+		case feature.FieldSrcPort:
+			n = int64(r.Src.Port())
+		case feature.FieldDstPort:
+			n = int64(r.Dst.Port())
+		case feature.FieldProto:
+			n = int64(r.Proto)
+		case feature.FieldVersion:
+			n = int64(r.Version)
+		case feature.FieldVLAN:
+			n = int64(r.VLAN)
+		case feature.FieldFirstMs:
+			n = r.First / 1e6
+		case feature.FieldLastMs:
+			n = r.Last / 1e6
+		case feature.FieldNFExpiration:
+			n = int64(feature.NFExpiration(r.End))
+		default:
+			n = int64(r.Values[c.Index])
+		}
+		return uint64(n)
+	}
+	x := r.Score
+	if c.Field == feature.FieldFeature {
+		x = r.Values[c.Index]
+		if c.Scale != 0 {
+			x *= c.Scale
+		}
+	}
+	return math.Float64bits(x)
 }
 
 // flushRows hands each column's gathered values to its column writer,
