@@ -465,7 +465,8 @@ func NewSchema(earlyN int) (*Schema, error) {
 	return s, nil
 }
 
-// build indexes the features by name and lists their value functions.
+// build indexes the features by name and plans Fill: a step per whole group,
+// one per other feature.
 func (s *Schema) build() {
 	s.index = make(map[string]int, len(s.Features))
 	s.steps = s.steps[:0]
