@@ -687,7 +687,7 @@ func appendShortest(dst []byte, v float64) []byte {
 	q, e, ok := shortestDigits(v)
 	if !ok {
 		var buf [24]byte
-		digs, dp := shortestText(buf[:0], v)
+		digs, dp := strconvDigits(buf[:0], v)
 		return layOut(dst, digs, dp)
 	}
 	nd := decimalLen(q)
@@ -733,15 +733,10 @@ func layOut(dst, digs []byte, dp int) []byte {
 	}
 }
 
-// shortestText appends the shortest digits of v (finite, > 0) to buf and
-// says how many of them come before the decimal point (0 or less: v < 1):
-// from shortestDigits, or, for the values outside its table, from
-// strconv's 'e' form.
-func shortestText(buf []byte, v float64) (digs []byte, dp int) {
-	if q, e, ok := shortestDigits(v); ok {
-		digs = appendDigits(buf, q)
-		return digs, len(digs) + e
-	}
+// strconvDigits appends the shortest digits of v (finite, > 0, outside
+// shortestDigits' table) to buf and says how many of them come before the
+// decimal point (0 or less: v < 1), from strconv's 'e' form.
+func strconvDigits(buf []byte, v float64) (digs []byte, dp int) {
 	var tmp [32]byte
 	t := strconv.AppendFloat(tmp[:0], v, 'e', -1, 64) // d[.ddd]e±dd[d]
 	x := len(t) - 4                                   // the exponent has two digits or three

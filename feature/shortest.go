@@ -209,13 +209,6 @@ func dboxParity(mant2 uint64, phi u128, beta int) (parity, isInt bool) {
 	return ((r.hi >> (64 - beta)) & 1) != 0, ((r.hi << beta) | (r.lo >> (64 - beta))) == 0
 }
 
-// appendDigits appends q's decimal digits (q > 0).
-func appendDigits(dst []byte, q uint64) []byte {
-	var buf [24]byte
-	i := putDigits(&buf, len(buf), q)
-	return append(dst, buf[i:]...)
-}
-
 // putDigits writes q's decimal digits (none for 0) to end just before
 // buf[i] and returns where they start: eight at a time in 32-bit
 // arithmetic, as two independent halves of two pairs each.
