@@ -23,13 +23,7 @@ func TestClassifyCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(3, 4))
-	base := make([][]float64, 40)
-	for i := range base {
-		base[i] = make([]float64, len(s.Features))
-		for j := range base[i] {
-			base[i][j] = float64(r.IntN(3)) * r.ExpFloat64() * 100
-		}
-	}
+	base := madeUpRecords(r, 40, len(s.Features))
 	var recs [][]float64
 	for i := 0; i < 4000; i++ {
 		v := append([]float64(nil), base[r.IntN(len(base))]...)

@@ -26,18 +26,24 @@ func bindDefault(b *testing.B) (*model.Bound, *feature.Schema) {
 	return bd, s
 }
 
-// BenchmarkScore scores records with the embedded default model: the cost
-// of one verdict.
-func BenchmarkScore(b *testing.B) {
-	bd, s := bindDefault(b)
-	r := rand.New(rand.NewPCG(1, 1))
-	recs := make([][]float64, 64)
+// madeUpRecords returns n records of width values, each 0 with chance 1/3,
+// else exponentially distributed with mean 100 or 200.
+func madeUpRecords(r *rand.Rand, n, width int) [][]float64 {
+	recs := make([][]float64, n)
 	for i := range recs {
-		recs[i] = make([]float64, len(s.Features))
+		recs[i] = make([]float64, width)
 		for j := range recs[i] {
 			recs[i][j] = float64(r.IntN(3)) * r.ExpFloat64() * 100
 		}
 	}
+	return recs
+}
+
+// BenchmarkScore scores records with the embedded default model: the cost
+// of one verdict.
+func BenchmarkScore(b *testing.B) {
+	bd, s := bindDefault(b)
+	recs := madeUpRecords(rand.New(rand.NewPCG(1, 1)), 64, len(s.Features))
 	var z float64
 	for i := 0; b.Loop(); i++ {
 		z += bd.Score(recs[i%len(recs)])
