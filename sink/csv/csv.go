@@ -6,7 +6,6 @@
 package csv
 
 import (
-	"bufio"
 	"io"
 	"strings"
 	"unsafe"
@@ -19,20 +18,24 @@ import (
 
 // Writer writes records as CSV rows. Not safe for concurrent use.
 type Writer struct {
-	w      *bufio.Writer
+	w      io.Writer
 	c      io.Closer
 	cols   []feature.Column
 	ops    []op // cols compiled
 	enc    *encoder
-	buf    []byte
+	buf    []byte // rows not yet written to w; Write formats straight into it
 	header bool
 	err    error
 }
 
+// bufSize is how many bytes of rows the Writer holds before it writes them
+// to the underlying writer.
+const bufSize = 1 << 16
+
 // NewWriter returns a Writer of the given columns to w. If w is an
 // io.Closer, Close closes it.
 func NewWriter(w io.Writer, cols []feature.Column) *Writer {
-	cw := &Writer{w: bufio.NewWriterSize(w, 1<<16), cols: cols, ops: compile(cols)}
+	cw := &Writer{w: w, cols: cols, ops: compile(cols), buf: make([]byte, 0, bufSize+bufSize/4)}
 	cw.enc = cw.newEncoder()
 	if c, ok := w.(io.Closer); ok {
 		cw.c = c
@@ -42,21 +45,49 @@ func NewWriter(w io.Writer, cols []feature.Column) *Writer {
 
 func (w *Writer) writeHeader() {
 	w.header = true
-	var b []byte
 	for i, c := range w.cols {
 		if i > 0 {
-			b = append(b, ',')
+			w.buf = append(w.buf, ',')
 		}
-		b = appendText(b, []byte(c.Name))
+		w.buf = appendText(w.buf, []byte(c.Name))
 	}
-	b = append(b, '\n')
-	_, w.err = w.w.Write(b)
+	w.buf = append(w.buf, '\n')
 }
 
-// Write writes one record.
+// Write writes one record. The row is formatted in place at the end of the
+// Writer's buffer (no copy of it is made), which goes to the underlying
+// writer once it holds bufSize bytes.
 func (w *Writer) Write(r *feature.Record) error {
-	w.buf = w.enc.appendRow(w.buf[:0], r)
-	return w.WriteRows(w.buf)
+	if w.err != nil {
+		return w.err
+	}
+	if !w.header {
+		w.writeHeader()
+	}
+	w.buf = w.enc.appendRow(w.buf, r)
+	if len(w.buf) >= bufSize {
+		w.flush()
+	}
+	return w.err
+}
+
+// flush writes the buffer to the underlying writer and empties it; an
+// error, or a short write, is kept.
+func (w *Writer) flush() {
+	if w.err != nil || len(w.buf) == 0 {
+		return
+	}
+	w.write(w.buf)
+	w.buf = w.buf[:0]
+}
+
+// write writes b to the underlying writer, keeping an error or a short write.
+func (w *Writer) write(b []byte) {
+	n, err := w.w.Write(b)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	w.err = err
 }
 
 // RowFunc returns a function that appends r's row (with its newline) to
@@ -71,17 +102,30 @@ func (w *Writer) RowFunc() func(dst []byte, r *feature.Record) []byte {
 // encoder formats rows. It remembers each short run of features as it last
 // wrote it, values and text: where a record repeats the values of the one
 // before (most of a flood's records, most of the zeros of any flow), the text
-// is copied instead of formatted again. Not safe for concurrent use.
+// is copied instead of formatted again. It remembers each block of runs (all
+// the features between two other columns) the same way, so that a record
+// whose features all repeat the last one's (a flood's, a scan's) copies
+// them in one piece. Not safe for concurrent use.
 type encoder struct {
 	w      *Writer
 	memo   []chunk
+	blocks []memo // one per opBlock
 	floats feature.FloatCache
+}
+
+// memo is the last values and text of a block of features.
+type memo struct {
+	bits   []uint64
+	text   []byte
+	ok     bool
+	misses uint8
+	skip   uint8
 }
 
 // chunk is the last values and text of one run of at most chunkLen features.
 // A run that changed twice in a row is formatted without being remembered
 // for the next skipRows rows: remembering costs about what formatting does,
-// so only runs that repeat are worth it.
+// so only runs that repeat are worth it. Blocks follow the same rule.
 type chunk struct {
 	bits   [chunkLen]uint64
 	text   []byte
@@ -99,13 +143,16 @@ const skipRows = 16
 const chunkLen = 8
 
 func (w *Writer) newEncoder() *encoder {
-	n := 0
+	e := &encoder{w: w}
 	for _, o := range w.ops {
-		if o.kind == opFeature {
-			n++
+		switch o.kind {
+		case opFeature:
+			e.memo = append(e.memo, chunk{})
+		case opBlock:
+			e.blocks = append(e.blocks, memo{bits: make([]uint64, o.n)})
 		}
 	}
-	return &encoder{w: w, memo: make([]chunk, n)}
+	return e
 }
 
 // WriteRows writes rows made by RowFunc's functions, after the header if
@@ -117,8 +164,18 @@ func (w *Writer) WriteRows(b []byte) error {
 	if !w.header {
 		w.writeHeader()
 	}
-	if w.err == nil {
-		_, w.err = w.w.Write(b)
+	if len(w.buf)+len(b) > cap(w.buf) {
+		w.flush()
+	}
+	if len(b) >= bufSize { // a big chunk of rows goes as it is, not copied
+		if w.flush(); w.err == nil {
+			w.write(b)
+		}
+		return w.err
+	}
+	w.buf = append(w.buf, b...)
+	if len(w.buf) >= bufSize {
+		w.flush()
 	}
 	return w.err
 }
@@ -128,34 +185,42 @@ func (e *encoder) appendRow(b []byte, r *feature.Record) []byte {
 	w := e.w
 	start := len(b)
 	vals := r.Values
-	k := 0 // the next chunk
-	for i := range w.ops {
-		o := w.ops[i]
+	k, bk := 0, 0 // the next chunk, the next block
+	ops := w.ops
+	for i := 0; i < len(ops); i++ {
+		o := ops[i]
 		switch o.kind {
-		case opFeature: // a run of features in schema order
-			m := &e.memo[k]
-			k++
-			run := vals[o.index : o.index+o.n]
+		case opBlock: // the o.col runs that follow, o.n features from o.index
+			m := &e.blocks[bk]
+			bk++
 			if m.skip > 0 {
 				m.skip--
-				b = e.appendRun(b, run)
-				break
+				break // the runs, one by one
 			}
-			if m.ok && sameBits(m.bits[:len(run)], run) {
+			block := vals[o.index : o.index+o.n]
+			if m.ok && sameBits(m.bits, block) {
 				b = append(b, m.text...)
+				i, k = i+o.col, k+o.col
 				m.misses = 0
 				break
 			}
-			from := len(b)
-			b = e.appendRun(b, run)
 			if m.ok {
 				if m.misses++; m.misses >= 2 {
 					m.ok, m.misses, m.skip = false, 0, skipRows
 					break
 				}
 			}
-			copy(m.bits[:], unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(run))), len(run)))
+			from := len(b)
+			for _, c := range ops[i+1 : i+1+o.col] {
+				b = e.appendChunk(b, &e.memo[k], vals[c.index:c.index+c.n])
+				k++
+			}
+			i += o.col
+			copy(m.bits, unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(block))), len(block)))
 			m.text, m.ok = append(m.text[:0], b[from:]...), true
+		case opFeature: // a run of features in schema order
+			b = e.appendChunk(b, &e.memo[k], vals[o.index:o.index+o.n])
+			k++
 		case opApp: // a run of metadata fields
 			if r.App == nil { // no payload, no metadata: empty fields
 				b = append(b, commas[:o.n]...)
@@ -177,6 +242,30 @@ func (e *encoder) appendRow(b []byte, r *feature.Record) []byte {
 	} else {
 		b = append(b, '\n')
 	}
+	return b
+}
+
+// appendChunk appends a run of features, copied from m when the run repeats
+// m's values, and keeps m up to date.
+func (e *encoder) appendChunk(b []byte, m *chunk, run []float64) []byte {
+	if m.skip > 0 {
+		m.skip--
+		return e.appendRun(b, run)
+	}
+	if m.ok && sameBits(m.bits[:len(run)], run) {
+		m.misses = 0
+		return append(b, m.text...)
+	}
+	from := len(b)
+	b = e.appendRun(b, run)
+	if m.ok {
+		if m.misses++; m.misses >= 2 {
+			m.ok, m.misses, m.skip = false, 0, skipRows
+			return b
+		}
+	}
+	copy(m.bits[:], unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(run))), len(run)))
+	m.text, m.ok = append(m.text[:0], b[from:]...), true
 	return b
 }
 
@@ -220,7 +309,9 @@ var commas = []byte(strings.Repeat(",", int(app.NumFields)))
 // (n from field index on), text that may need quoting (names given by the
 // user: capture, labels, verdict), or anything else through
 // feature.AppendValue (never quoted: addresses, numbers, times,
-// identifiers). col is the column's position for the last two.
+// identifiers). col is the column's position for the last two. A block
+// stands before two or more runs of features that go on from each other:
+// n features from index on, in the col runs that follow it.
 type op struct {
 	kind  uint8
 	index int
@@ -233,6 +324,7 @@ const (
 	opFeature
 	opText
 	opApp
+	opBlock
 )
 
 func compile(cols []feature.Column) []op {
@@ -255,7 +347,26 @@ func compile(cols []feature.Column) []op {
 		}
 		ops = append(ops, o)
 	}
-	return ops
+	return blocks(ops)
+}
+
+// blocks puts an opBlock before each sequence of two or more runs of
+// features that go on from each other.
+func blocks(ops []op) []op {
+	var out []op
+	for i := 0; i < len(ops); {
+		j := i + 1
+		for j < len(ops) && ops[i].kind == opFeature && ops[j].kind == opFeature && ops[j-1].index+ops[j-1].n == ops[j].index {
+			j++
+		}
+		if j-i >= 2 {
+			last := ops[j-1]
+			out = append(out, op{kind: opBlock, index: ops[i].index, n: last.index + last.n - ops[i].index, col: j - i})
+		}
+		out = append(out, ops[i:j]...)
+		i = j
+	}
+	return out
 }
 
 // quoteFrom quotes b[from:], the field just appended, when it needs it.
@@ -296,5 +407,5 @@ func (w *Writer) Close() error {
 	if w.err == nil && !w.header {
 		w.writeHeader()
 	}
-	return closing.Close(w.w.Flush, &w.c, &w.err)
+	return closing.Close(func() error { w.flush(); return w.err }, &w.c, &w.err)
 }

@@ -61,14 +61,18 @@ func TestStickyError(t *testing.T) {
 	}
 }
 
-// A row copied from the last record's runs of equal values is the row
-// formatted afresh: records that repeat some runs, change others, and
-// differ only in a sign of zero or a NaN's bits.
+// A row copied from the last record's runs or blocks of equal values is
+// the row formatted afresh: records that repeat some runs, change others,
+// repeat every feature (a block), and differ only in a sign of zero or a
+// NaN's bits.
 func TestRepeatedRuns(t *testing.T) {
 	const n = 37 // runs of 8 and a shorter one
 	cols := []feature.Column{{Name: "flow_id", Field: feature.FieldFlowID}}
 	for i := range n {
 		cols = append(cols, feature.Column{Name: fmt.Sprint("f", i), Field: feature.FieldFeature, Index: i})
+		if i == 20 { // two blocks: f0–f20 and f21–f36
+			cols = append(cols, feature.Column{Name: "src_ip", Field: feature.FieldSrcIP})
+		}
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	choices := []float64{0, math.Copysign(0, -1), 1, -1, 2.5, 1e-7, 123456789.25, math.NaN(), math.Inf(1)}
@@ -80,7 +84,7 @@ func TestRepeatedRuns(t *testing.T) {
 	rec.Values = make([]float64, n)
 	for k := range 500 {
 		for i := range rec.Values {
-			if k == 0 || r.IntN(10) == 0 { // most values repeat the record before
+			if k == 0 || k%8 > 2 && r.IntN(10) == 0 { // most values repeat the record before, some records all
 				rec.Values[i] = choices[r.IntN(len(choices))]
 			}
 		}
@@ -98,5 +102,55 @@ func TestRepeatedRuns(t *testing.T) {
 	lines := bytes.SplitN(all.Bytes(), []byte("\n"), 2)
 	if !bytes.Equal(lines[1], want) {
 		t.Error("rows written differ from rows formatted afresh")
+	}
+}
+
+type shortWriter struct{ bytes.Buffer }
+
+func (s *shortWriter) Write(p []byte) (int, error) { return s.Buffer.Write(p[:len(p)/2]) }
+
+// Rows written by Write and by WriteRows (single rows, and chunks bigger
+// than the Writer's buffer) come out whole and in order; a short write by
+// the underlying writer is an error, never a silent loss.
+func TestBuffering(t *testing.T) {
+	cols := []feature.Column{{Name: "flow_id", Field: feature.FieldFlowID}, {Name: "x", Field: feature.FieldFeature}}
+	row := csv.NewWriter(io.Discard, cols).RowFunc()
+	var got, want bytes.Buffer
+	want.WriteString("flow_id,x\n")
+	w := csv.NewWriter(&got, cols)
+	rec := record()
+	r := rand.New(rand.NewPCG(3, 4))
+	for k := range 2000 {
+		rec.ID, rec.Values[0] = uint64(k), float64(k)/7
+		switch r.IntN(3) {
+		case 0:
+			w.Write(rec)
+			want.Write(row(nil, rec))
+		case 1:
+			b := row(nil, rec)
+			w.WriteRows(b)
+			want.Write(b)
+		default: // a chunk of up to 3 000 rows, most over 64 KiB
+			var b []byte
+			for range r.IntN(3000) {
+				b = row(b, rec)
+				rec.ID++
+			}
+			w.WriteRows(b)
+			want.Write(b)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Fatalf("output (%d bytes) is not the rows written (%d bytes)", got.Len(), want.Len())
+	}
+	s := csv.NewWriter(&shortWriter{}, cols)
+	for range 10000 {
+		s.Write(rec)
+	}
+	if err := s.Close(); !errors.Is(err, io.ErrShortWrite) {
+		t.Errorf("Close after short writes = %v, want %v", err, io.ErrShortWrite)
 	}
 }
