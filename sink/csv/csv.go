@@ -110,7 +110,41 @@ type encoder struct {
 	w      *Writer
 	memo   []chunk
 	blocks []memo // one per opBlock
+	texts  []textMemo // one per opText
 	floats feature.FloatCache
+}
+
+// plainText returns the text of a field that is a record's string as it
+// is (capture, label, category, verdict).
+func plainText(r *feature.Record, f feature.Field) (string, bool) {
+	switch f {
+	case feature.FieldCapture:
+		return r.Capture, true
+	case feature.FieldLabel:
+		return r.Label, true
+	case feature.FieldCategory:
+		return r.Category, true
+	case feature.FieldVerdict:
+		return r.Verdict, true
+	}
+	return "", false
+}
+
+// textMemo is the last text of one text column, as given and as written.
+type textMemo struct {
+	text  string
+	field []byte
+	ok    bool
+}
+
+// quoted appends t as a field, quoted when it needs it, and remembers it in
+// m: a capture's name, the same on every row of a file, is not scanned
+// again for every row.
+func (m *textMemo) quoted(b []byte, t string) []byte {
+	if !m.ok || t != m.text {
+		m.text, m.field, m.ok = t, appendText(m.field[:0], []byte(t)), true
+	}
+	return append(b, m.field...)
 }
 
 // memo is the last values and text of a block of features.
@@ -150,6 +184,8 @@ func (w *Writer) newEncoder() *encoder {
 			e.memo = append(e.memo, chunk{})
 		case opBlock:
 			e.blocks = append(e.blocks, memo{bits: make([]uint64, o.n)})
+		case opText:
+			e.texts = append(e.texts, textMemo{})
 		}
 	}
 	return e
@@ -185,7 +221,7 @@ func (e *encoder) appendRow(b []byte, r *feature.Record) []byte {
 	w := e.w
 	start := len(b)
 	vals := r.Values
-	k, bk := 0, 0 // the next chunk, the next block
+	k, bk, tk := 0, 0, 0 // the next chunk, block, text column
 	ops := w.ops
 	for i := 0; i < len(ops); i++ {
 		o := ops[i]
@@ -231,6 +267,11 @@ func (e *encoder) appendRow(b []byte, r *feature.Record) []byte {
 				b = append(quoteFrom(r.App.AppendField(b, app.Field(f)), from), ',')
 			}
 		case opText:
+			tk++
+			if t, ok := plainText(r, w.cols[o.col].Field); ok {
+				b = append(e.texts[tk-1].quoted(b, t), ',')
+				break
+			}
 			from := len(b)
 			b = append(quoteFrom(feature.AppendValue(b, r, w.cols[o.col]), from), ',')
 		default:

@@ -154,3 +154,22 @@ func TestBuffering(t *testing.T) {
 		t.Errorf("Close after short writes = %v, want %v", err, io.ErrShortWrite)
 	}
 }
+
+// Text columns remembered from the row before are the text written
+// afresh, whether it repeats, changes, or needs quoting.
+func TestTextColumns(t *testing.T) {
+	cols := []feature.Column{{Name: "capture", Field: feature.FieldCapture}, {Name: "label", Field: feature.FieldLabel},
+		{Name: "category", Field: feature.FieldCategory}, {Name: "verdict", Field: feature.FieldVerdict}}
+	texts := []string{"a.pcap", "a.pcap", "b,c.pcap", `q"x`, "", "", "line\nbreak"}
+	row := csv.NewWriter(io.Discard, cols).RowFunc()
+	r := rand.New(rand.NewPCG(5, 6))
+	rec := record()
+	for k := range 300 {
+		rec.Capture, rec.Label = texts[r.IntN(len(texts))], texts[r.IntN(len(texts))]
+		rec.Category, rec.Verdict = texts[r.IntN(len(texts))], texts[k%len(texts)]
+		fresh := csv.NewWriter(io.Discard, cols).RowFunc()
+		if got, want := row(nil, rec), fresh(nil, rec); !bytes.Equal(got, want) {
+			t.Fatalf("record %d: row %q, want %q", k, got, want)
+		}
+	}
+}
