@@ -109,7 +109,7 @@ func (w *Writer) RowFunc() func(dst []byte, r *feature.Record) []byte {
 type encoder struct {
 	w      *Writer
 	memo   []chunk
-	blocks []memo // one per opBlock
+	blocks []memo     // one per opBlock
 	texts  []textMemo // one per opText
 	floats feature.FloatCache
 }
