@@ -54,6 +54,17 @@ pair() {
 		END { printf "%.3f %.3f %.3f\n", median(a, NR), median(b, NR), median(r, NR) }'
 }
 
+# cpustat: the machine's CPU time so far, "total steal" in clock ticks
+# (/proc/stat). steal SINCE: the share of CPU time the hypervisor took from
+# this VM since the snapshot SINCE, in percent: time that no program here
+# got, which caps what two busy cores can do.
+cpustat() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9 }' /proc/stat; }
+steal() {
+	local a b
+	a=($1) b=($(cpustat))
+	echo "${a[0]} ${a[1]} ${b[0]} ${b[1]}" | awk '{ d = $3 - $1; printf "%.1f", (d > 0 ? 100 * ($4 - $2) / d : 0) }'
+}
+
 real() {
 	local f=bench/out/real.pcap
 	if [ ! -f $f ]; then
@@ -81,6 +92,10 @@ real() {
 	p=($(pair "$one -o /dev/null $f" "bench/out/flowmeter extract -q --workers 2 -o /dev/null $f"))
 	row "flowmeter extract --workers 2" "${p[1]}"
 	echo "  --workers 2 / 1 core: $(echo "1 / ${p[2]}" | bc -l | xargs printf "%.2f")× (1 core in these pairs: ${p[0]} s)"
+	local st
+	st=$(cpustat)
+	bench/out/flowmeter extract -q --workers 2 -o /dev/null $f
+	echo "  during one more --workers 2 run, the hypervisor took $(steal "$st") % of the machine's CPU time (steal)"
 	p=($(pair "$one -o bench/out/real.csv $f" "$one -o bench/out/real.parquet $f"))
 	row "flowmeter extract → CSV file, 1 core" "${p[0]}"
 	row "flowmeter extract → Parquet file, 1 core" "${p[1]}"
