@@ -96,6 +96,12 @@ real() {
 	st=$(cpustat)
 	bench/out/flowmeter extract -q --workers 2 -o /dev/null $f
 	echo "  during one more --workers 2 run, the hypervisor took $(steal "$st") % of the machine's CPU time (steal)"
+	# The machine's own ceiling for two cores: two independent one-core
+	# runs at once, one per core, against one alone, in turn. No program
+	# whose work splits perfectly in two can beat their ratio here.
+	local both="taskset -c 0 env GOMAXPROCS=1 bench/out/flowmeter extract -q --workers 1 -o /dev/null $f & taskset -c 1 env GOMAXPROCS=1 bench/out/flowmeter extract -q --workers 1 -o /dev/null $f; wait"
+	p=($(pair "$one -o /dev/null $f" "$both"))
+	echo "  two one-core runs at once (one per core) take $(printf "%.2f" "${p[2]}")× one alone: this machine's ceiling for two cores is $(echo "2 / ${p[2]}" | bc -l | xargs printf "%.2f")×"
 	p=($(pair "$one -o bench/out/real.csv $f" "$one -o bench/out/real.parquet $f"))
 	row "flowmeter extract → CSV file, 1 core" "${p[0]}"
 	row "flowmeter extract → Parquet file, 1 core" "${p[1]}"
