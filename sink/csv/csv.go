@@ -109,8 +109,8 @@ func (w *Writer) RowFunc() func(dst []byte, r *feature.Record) []byte {
 type encoder struct {
 	w      *Writer
 	memo   []chunk
-	blocks []memo     // one per opBlock
-	texts  []textMemo // one per opText
+	blocks []blockMemo // one per opBlock
+	texts  []textMemo  // one per opText
 	floats feature.FloatCache
 }
 
@@ -147,8 +147,8 @@ func (m *textMemo) quoted(b []byte, t string) []byte {
 	return append(b, m.field...)
 }
 
-// memo is the last values and text of a block of features.
-type memo struct {
+// blockMemo is the last values and text of a block of features.
+type blockMemo struct {
 	bits   []uint64
 	text   []byte
 	ok     bool
@@ -183,7 +183,7 @@ func (w *Writer) newEncoder() *encoder {
 		case opFeature:
 			e.memo = append(e.memo, chunk{})
 		case opBlock:
-			e.blocks = append(e.blocks, memo{bits: make([]uint64, o.n)})
+			e.blocks = append(e.blocks, blockMemo{bits: make([]uint64, o.n)})
 		case opText:
 			e.texts = append(e.texts, textMemo{})
 		}
