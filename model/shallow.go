@@ -90,6 +90,17 @@ func (s *shallow) score(values []float64) float64 {
 	trees := s.trees
 	if s.f32 {
 		z := float32(s.base)
+		for ; len(trees) >= 8; trees = trees[8:] {
+			a, b, c, d, e, f, g, h := exits8(&xs, (*[8]tree4)(trees))
+			z += float32(trees[0].leaf[a])
+			z += float32(trees[1].leaf[b])
+			z += float32(trees[2].leaf[c])
+			z += float32(trees[3].leaf[d])
+			z += float32(trees[4].leaf[e])
+			z += float32(trees[5].leaf[f])
+			z += float32(trees[6].leaf[g])
+			z += float32(trees[7].leaf[h])
+		}
 		for ; len(trees) >= 4; trees = trees[4:] {
 			a, b, c, d := exits(&xs, (*[4]tree4)(trees))
 			z += float32(trees[0].leaf[a])
