@@ -183,6 +183,7 @@ type State struct {
 
 	spans [NumFields]span
 	text  []byte
+	delim bool  // a field's text holds a comma, a double quote or a line break
 	w     *work // while the inspection goes on
 }
 
@@ -239,7 +240,7 @@ func (s *State) putWork() {
 // Clone returns a copy of what s has read (not of its buffers), for a record
 // written while the flow goes on.
 func (s *State) Clone() *State {
-	c := &State{l4: s.l4, proto: s.proto, done: true, pkts: s.pkts, port: s.port, spans: s.spans}
+	c := &State{l4: s.l4, proto: s.proto, done: true, pkts: s.pkts, port: s.port, spans: s.spans, delim: s.delim}
 	c.text = append([]byte(nil), s.text...)
 	return c
 }
@@ -274,6 +275,22 @@ func (s *State) AppendField(dst []byte, f Field) []byte {
 	return append(dst, s.text[sp.off:sp.off+sp.n]...)
 }
 
+// Plain reports whether no field's text holds a comma, a double quote or a
+// line break: a delimited format (CSV) can then write every field as it is,
+// without looking for what it would have to quote.
+func (s *State) Plain() bool { return !s.delim }
+
+// noteDelims notes whether the text from off on, a field just set, holds a
+// comma, a double quote or a line break.
+func (s *State) noteDelims(off int) {
+	for _, c := range s.text[off:] {
+		if c == ',' || c == '"' || c == '\r' || c == '\n' {
+			s.delim = true
+			return
+		}
+	}
+}
+
 // Field returns the text of field f.
 func (s *State) Field(f Field) string { return string(s.AppendField(nil, f)) }
 
@@ -291,6 +308,7 @@ func (s *State) set(f Field, v []byte) {
 	if w := v[:min(len(v), MaxText-3)]; printable(w) { // the usual case: copied whole
 		s.text = append(s.text, w...)
 		s.spans[f] = span{uint16(off), uint16(len(w))}
+		s.noteDelims(off)
 		return
 	}
 	const hex = "0123456789abcdef"
@@ -308,6 +326,7 @@ func (s *State) set(f Field, v []byte) {
 		}
 	}
 	s.spans[f] = span{uint16(off), uint16(len(s.text) - off)}
+	s.noteDelims(off)
 }
 
 // printable reports whether set writes every byte of w as it is: printable
@@ -330,6 +349,7 @@ func (s *State) setRaw(f Field, v []byte) {
 	off := len(s.text)
 	s.text = append(s.text, v...)
 	s.spans[f] = span{uint16(off), uint16(len(s.text) - off)}
+	s.noteDelims(off)
 }
 
 func (s *State) setUint(f Field, v uint64) {

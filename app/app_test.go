@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"encoding/binary"
+	"strings"
 	"testing"
 
 	"github.com/flowmeter/flowmeter/app"
@@ -158,6 +159,35 @@ func TestFieldsDescribed(t *testing.T) {
 	for f, info := range app.Fields {
 		if info.Name == "" || info.Meaning == "" {
 			t.Errorf("field %d has no name or meaning", f)
+		}
+	}
+}
+
+// Plain is false exactly when some field's text holds a comma, a double
+// quote or a line break, also for a clone and for a State used again.
+func TestPlain(t *testing.T) {
+	hasDelim := func(s *app.State) bool {
+		for f := range app.NumFields {
+			if strings.ContainsAny(s.Field(f), ",\"\r\n") {
+				return true
+			}
+		}
+		return false
+	}
+	for _, ua := range []string{"curl/8.5.0", "Mozilla/5.0 (X11, Linux)", `say "hi"`, "a\rb", "plain"} {
+		for range 3 { // States come back from the pool
+			s := app.New(app.TCP, 50000, 80)
+			s.Feed([]byte("GET /x HTTP/1.1\r\nHost: h\r\nUser-Agent: "+ua+"\r\n\r\n"), 0, 1, false)
+			if s.Field(app.HTTPUserAgent) == "" {
+				t.Fatalf("user agent %q not read", ua)
+			}
+			if got, want := s.Plain(), !hasDelim(s); got != want {
+				t.Errorf("user agent %q: Plain() = %v, want %v", ua, got, want)
+			}
+			if c := s.Clone(); c.Plain() != s.Plain() {
+				t.Errorf("user agent %q: the clone's Plain() = %v", ua, c.Plain())
+			}
+			s.Release()
 		}
 	}
 }

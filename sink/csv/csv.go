@@ -262,6 +262,12 @@ func (e *encoder) appendRow(b []byte, r *feature.Record) []byte {
 				b = append(b, commas[:o.n]...)
 				break
 			}
+			if r.App.Plain() { // nothing to quote: each field as it is
+				for f := o.index; f < o.index+o.n; f++ {
+					b = append(r.App.AppendField(b, app.Field(f)), ',')
+				}
+				break
+			}
 			for f := o.index; f < o.index+o.n; f++ {
 				from := len(b)
 				b = append(quoteFrom(r.App.AppendField(b, app.Field(f)), from), ',')
