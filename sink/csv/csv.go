@@ -149,23 +149,53 @@ func (m *textMemo) quoted(b []byte, t string) []byte {
 
 // blockMemo is the last values and text of a block of features.
 type blockMemo struct {
-	bits   []uint64
+	bits []uint64
+	remembered
+}
+
+// chunk is the last values and text of one run of at most chunkLen features.
+type chunk struct {
+	bits [chunkLen]uint64
+	remembered
+}
+
+// remembered is the text a chunk or a block last wrote, and the rule for
+// remembering the next: a run that changed twice in a row is formatted
+// without being remembered for the next skipRows rows. Remembering costs
+// about what formatting does, so only runs that repeat are worth it.
+type remembered struct {
 	text   []byte
 	ok     bool
 	misses uint8
 	skip   uint8
 }
 
-// chunk is the last values and text of one run of at most chunkLen features.
-// A run that changed twice in a row is formatted without being remembered
-// for the next skipRows rows: remembering costs about what formatting does,
-// so only runs that repeat are worth it. Blocks follow the same rule.
-type chunk struct {
-	bits   [chunkLen]uint64
-	text   []byte
-	ok     bool
-	misses uint8
-	skip   uint8
+// skipping reports whether this row goes unremembered, and counts it.
+func (m *remembered) skipping() bool {
+	if m.skip > 0 {
+		m.skip--
+		return true
+	}
+	return false
+}
+
+// missed notes that the values changed and reports whether the new text is
+// to be remembered: not after a second miss in a row, which starts skipRows
+// rows unremembered.
+func (m *remembered) missed() bool {
+	if m.ok {
+		if m.misses++; m.misses >= 2 {
+			m.ok, m.misses, m.skip = false, 0, skipRows
+			return false
+		}
+	}
+	return true
+}
+
+// keep remembers text as written for bits, the values' bits.
+func (m *remembered) keep(bits []uint64, vals []float64, text []byte) {
+	copy(bits, unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(vals))), len(vals)))
+	m.text, m.ok = append(m.text[:0], text...), true
 }
 
 // skipRows is how long a run that keeps changing goes unremembered.
@@ -200,14 +230,14 @@ func (w *Writer) WriteRows(b []byte) error {
 	if !w.header {
 		w.writeHeader()
 	}
-	if len(w.buf)+len(b) > cap(w.buf) {
-		w.flush()
-	}
 	if len(b) >= bufSize { // a big chunk of rows goes as it is, not copied
 		if w.flush(); w.err == nil {
 			w.write(b)
 		}
 		return w.err
+	}
+	if len(w.buf)+len(b) > cap(w.buf) {
+		w.flush()
 	}
 	w.buf = append(w.buf, b...)
 	if len(w.buf) >= bufSize {
@@ -229,8 +259,7 @@ func (e *encoder) appendRow(b []byte, r *feature.Record) []byte {
 		case opBlock: // the o.col runs that follow, o.n features from o.index
 			m := &e.blocks[bk]
 			bk++
-			if m.skip > 0 {
-				m.skip--
+			if m.skipping() {
 				break // the runs, one by one
 			}
 			block := vals[o.index : o.index+o.n]
@@ -240,11 +269,8 @@ func (e *encoder) appendRow(b []byte, r *feature.Record) []byte {
 				m.misses = 0
 				break
 			}
-			if m.ok {
-				if m.misses++; m.misses >= 2 {
-					m.ok, m.misses, m.skip = false, 0, skipRows
-					break
-				}
+			if !m.missed() {
+				break // the runs, one by one
 			}
 			from := len(b)
 			for _, c := range ops[i+1 : i+1+o.col] {
@@ -252,8 +278,7 @@ func (e *encoder) appendRow(b []byte, r *feature.Record) []byte {
 				k++
 			}
 			i += o.col
-			copy(m.bits, unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(block))), len(block)))
-			m.text, m.ok = append(m.text[:0], b[from:]...), true
+			m.keep(m.bits, block, b[from:])
 		case opFeature: // a run of features in schema order
 			b = e.appendChunk(b, &e.memo[k], vals[o.index:o.index+o.n])
 			k++
@@ -295,8 +320,7 @@ func (e *encoder) appendRow(b []byte, r *feature.Record) []byte {
 // appendChunk appends a run of features, copied from m when the run repeats
 // m's values, and keeps m up to date.
 func (e *encoder) appendChunk(b []byte, m *chunk, run []float64) []byte {
-	if m.skip > 0 {
-		m.skip--
+	if m.skipping() {
 		return e.appendRun(b, run)
 	}
 	if m.ok && sameBits(m.bits[:len(run)], run) {
@@ -305,14 +329,9 @@ func (e *encoder) appendChunk(b []byte, m *chunk, run []float64) []byte {
 	}
 	from := len(b)
 	b = e.appendRun(b, run)
-	if m.ok {
-		if m.misses++; m.misses >= 2 {
-			m.ok, m.misses, m.skip = false, 0, skipRows
-			return b
-		}
+	if m.missed() {
+		m.keep(m.bits[:], run, b[from:])
 	}
-	copy(m.bits[:], unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(run))), len(run)))
-	m.text, m.ok = append(m.text[:0], b[from:]...), true
 	return b
 }
 
