@@ -101,13 +101,6 @@ func (s *shallow) score(values []float64) float64 {
 			z += float32(trees[6].leaf[g])
 			z += float32(trees[7].leaf[h])
 		}
-		for ; len(trees) >= 4; trees = trees[4:] {
-			a, b, c, d := exits(&xs, (*[4]tree4)(trees))
-			z += float32(trees[0].leaf[a])
-			z += float32(trees[1].leaf[b])
-			z += float32(trees[2].leaf[c])
-			z += float32(trees[3].leaf[d])
-		}
 		for i := range trees {
 			z += float32(trees[i].leaf[trees[i].exit(&xs)])
 		}
@@ -125,30 +118,10 @@ func (s *shallow) score(values []float64) float64 {
 		z += trees[6].leaf[g]
 		z += trees[7].leaf[h]
 	}
-	for ; len(trees) >= 4; trees = trees[4:] {
-		a, b, c, d := exits(&xs, (*[4]tree4)(trees))
-		z += trees[0].leaf[a] // in tree order: the walk's sum, bit for bit
-		z += trees[1].leaf[b]
-		z += trees[2].leaf[c]
-		z += trees[3].leaf[d]
-	}
 	for i := range trees {
 		z += trees[i].leaf[trees[i].exit(&xs)]
 	}
 	return sigmoid(z)
-}
-
-// exits walks four trees side by side, so that their loads overlap, and
-// returns each one's exit leaf (the last of an ensemble's trees, after
-// exits8 has walked the rest).
-func exits(xs *[256]float64, t *[4]tree4) (a, b, c, d uint) {
-	for range 4 {
-		a = t[0].step(xs, a)
-		b = t[1].step(xs, b)
-		c = t[2].step(xs, c)
-		d = t[3].step(xs, d)
-	}
-	return (a - 15) % 16, (b - 15) % 16, (c - 15) % 16, (d - 15) % 16
 }
 
 // exit walks the tree and returns its exit leaf.
@@ -165,7 +138,8 @@ func (c *tree4) step(xs *[256]float64, j uint) uint {
 	return 2*j + 1 + right[uint](xs[c.in[j%16]] >= c.thr[j%16])
 }
 
-// exits8 walks eight trees side by side: eight independent chains of
+// exits8 walks eight trees side by side (the rest of an ensemble, under
+// eight, one by one with exit): eight independent chains of
 // loads keep the processor busier than four did (BenchmarkScore and
 // classify about a tenth faster), while the eight indexes still fit in
 // registers.
