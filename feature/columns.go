@@ -686,9 +686,7 @@ func appendShortest(dst []byte, v float64) []byte {
 	}
 	q, e, ok := shortestDigits(v)
 	if !ok {
-		var buf [24]byte
-		digs, dp := strconvDigits(buf[:0], v)
-		return layOut(dst, digs, dp)
+		q, e = strconvDigits(v)
 	}
 	nd := decimalLen(q)
 	dp := nd + e // digits before the point
@@ -715,28 +713,9 @@ func appendShortest(dst []byte, v float64) []byte {
 	return appendDecimal(dst, q, nd-dp) // ddd.ddd
 }
 
-// layOut appends the digits digs with the decimal point after dp of them.
-func layOut(dst, digs []byte, dp int) []byte {
-	nd := len(digs)
-	switch {
-	case dp <= 0:
-		dst = append(dst, '0', '.')
-		dst = append(dst, zeros[:-dp]...)
-		return append(dst, digs...)
-	case dp >= nd:
-		dst = append(dst, digs...)
-		return append(dst, zeros[:dp-nd]...)
-	default:
-		dst = append(dst, digs[:dp]...)
-		dst = append(dst, '.')
-		return append(dst, digs[dp:]...)
-	}
-}
-
-// strconvDigits appends the shortest digits of v (finite, > 0, outside
-// shortestDigits' table) to buf and says how many of them come before the
-// decimal point (0 or less: v < 1), from strconv's 'e' form.
-func strconvDigits(buf []byte, v float64) (digs []byte, dp int) {
+// strconvDigits returns the shortest digits of v (finite, > 0, outside
+// shortestDigits' table) as q·10^e, from strconv's 'e' form.
+func strconvDigits(v float64) (q uint64, e int) {
 	var tmp [32]byte
 	t := strconv.AppendFloat(tmp[:0], v, 'e', -1, 64) // d[.ddd]e±dd[d]
 	x := len(t) - 4                                   // the exponent has two digits or three
@@ -750,12 +729,12 @@ func strconvDigits(buf []byte, v float64) (digs []byte, dp int) {
 	if t[x+1] == '-' {
 		exp = -exp
 	}
-	digs = append(append(buf, t[0]), t[min(2, x):x]...) // the first digit, then those after the point
-	return digs, exp + 1
+	q, nd := uint64(t[0]-'0'), 1 // the first digit, then those after the point (17 at most)
+	for _, c := range t[min(2, x):x] {
+		q, nd = q*10+uint64(c-'0'), nd+1
+	}
+	return q, exp + 1 - nd
 }
-
-// zeros pads layOut's numbers (|exponent| ≤ 324).
-var zeros = []byte(strings.Repeat("0", 330))
 
 // appendDecimal appends m·10⁻ᵈ (1 ≤ d ≤ 19; at most 24 digits before the
 // point) as digits with a point: the integer part (0 if none), then exactly
