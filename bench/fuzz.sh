@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 d=${1:-10m}
 shift || true
 all=(packet:FuzzDecode capture:FuzzReader capture:FuzzPcapngOptions capture:FuzzPcapLikePcapgo capture/filter:FuzzCompile
-	model:FuzzLoad label:FuzzParse meter:FuzzPipeline app:FuzzFeed feature:FuzzAppendFloat)
+	model:FuzzLoad label:FuzzParse meter:FuzzPipeline app:FuzzFeed feature:FuzzAppendFloat sink/csv:FuzzRows)
 fail=0
 for t in "${all[@]}"; do
 	pkg=${t%%:*} name=${t##*:}
