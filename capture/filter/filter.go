@@ -210,8 +210,14 @@ func (p *parser) primitive() (*node, error) {
 }
 
 // number reads a 16-bit number as libpcap does: 0x… hexadecimal, 0…
-// octal, otherwise decimal.
+// octal, otherwise decimal. Twelve hexadecimal digits are not a number to
+// libpcap but an Ethernet address (its scanner's MAC form xxxxxxxxxxxx),
+// refused where a number is wanted: "port 000000000000" is an error there,
+// so it is one here.
 func number(s string) (uint64, error) {
+	if len(s) == 12 && strings.Trim(s, "0123456789abcdefABCDEF") == "" {
+		return 0, fmt.Errorf("%q is an Ethernet address to libpcap (twelve hexadecimal digits), not a number", s)
+	}
 	base, digits := 10, s
 	switch {
 	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X"):

@@ -159,7 +159,8 @@ func TestAgainstLibpcap(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	for _, e := range []string{"", "host", "host 300.1.1.1", "port 70000", "portrange 5", "vlan 5000", "(tcp", "tcp)", "net 10.0.0.1/8", "tcp host 10.0.0.1"} {
+	for _, e := range []string{"", "host", "host 300.1.1.1", "port 70000", "portrange 5", "vlan 5000", "(tcp", "tcp)", "net 10.0.0.1/8", "tcp host 10.0.0.1",
+		"port 000000000000", "tcp port 000000000777", "vlan 000000000000"} { // twelve hex digits: an Ethernet address to libpcap
 		if _, err := Compile(e); err == nil {
 			t.Errorf("%q compiled", e)
 		}
