@@ -124,9 +124,9 @@ real() {
 		echo "softflowd: not installed (apt-get install softflowd nfdump)"
 	fi
 	if command -v argus >/dev/null; then
-		local ar
-		ar=$(median $f taskset -c 0 argus -r $f -w /dev/null)
-		row "argus -r -w" "$ar"
+		p=($(pair "$one -o /dev/null $f" "taskset -c 0 argus -r $f -w /dev/null"))
+		row "argus -r -w" "${p[1]}"
+		echo "  flowmeter 1 core / argus: $(printf "%.2f" "${p[2]}")× argus's packets/s (flowmeter in these pairs: ${p[0]} s)"
 	else
 		echo "argus: not installed (apt-get install argus-server)"
 	fi
